@@ -1,0 +1,327 @@
+"""The command line. Thin commands; the only place that prints errors and
+picks exit codes (0 ok, 1 not sendable or runtime error, 2 usage error,
+75 another ingest holds the lock)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Turn raw mail-server logs into per-person email activity: sends, deliveries, "
+         "bounces, suppression and retries. Data lives in one SQLite file.",
+)
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+
+
+class Fatal(Exception):
+    """An error to print as one sentence, with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAIL):
+        super().__init__(message)
+        self.code = code
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@dataclass
+class Globals:
+    db: Optional[Path]
+    config_path: Optional[Path]
+
+    @property
+    def db_path(self) -> Path:
+        from .store import default_db_path
+        return self.db or default_db_path()
+
+    def config(self):
+        from .config import load_config
+        return load_config(self.config_path)
+
+    def store(self, *, create: bool = False):
+        from .store import Store
+        return Store(self.db_path, create=create)
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Optional[Path] = typer.Option(None, "--db", metavar="PATH",
+                                      help="SQLite database [default: $EMAILLOG_DB, else ~/.local/share/emaillog/emaillog.db]"),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
+                                          help="TOML settings [default: $EMAILLOG_CONFIG, else ~/.config/emaillog/config.toml]"),
+):
+    ctx.obj = Globals(db, config)
+
+
+def _when(text: Optional[str], tz_name: Optional[str] = None):
+    """A user-given time to an ISO string in UTC, or None."""
+    if text is None:
+        return None
+    from .events import iso
+    from .timestamps import parse_when, zone
+    return iso(parse_when(text, tz=zone(tz_name)))
+
+
+# -- ingest -----------------------------------------------------------------
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Log files, directories (read recursively) or - for standard input. Plain or gzip."),
+    format: str = typer.Option("auto", "--format", "-f", help="Input format, or auto to detect it per file (see `emaillog formats`)."),
+    year: Optional[int] = typer.Option(None, "--year", help="Year of year-less syslog stamps [default: from each file's modification time]."),
+    tz: Optional[str] = typer.Option(None, "--tz", help="Zone of zone-less stamps, e.g. Europe/Berlin or UTC [default: this machine's]."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing unless something is wrong (for cron)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected or any file skipped."),
+    wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for another ingest of the same database to finish."),
+):
+    """Read mail logs, classify what happened, store the events.
+
+    Idempotent: each file's position is remembered (across renames and
+    gzip), and an event already stored is never stored twice. Prints what
+    it read: lines, new events by type, skipped and rejected lines.
+    """
+    from . import formats
+    from .ingest import Ingest, Options
+    from .lock import IngestLock
+    from .timestamps import zone
+
+    g: Globals = ctx.obj
+    if format != "auto" and format not in formats.FORMATS:
+        raise Fatal(f"unknown format {format!r}; known: auto, {', '.join(formats.FORMATS)}", EXIT_USAGE)
+    options = Options(format=format, year=year, tz=zone(tz))
+    config = g.config()
+    store = g.store(create=True)
+    try:
+        with IngestLock(g.db_path, wait):
+            run = Ingest(store, config, options)
+            summary = run.run(paths)
+    finally:
+        store.close()
+    data = summary.to_json()
+    err = _console(stderr=True)
+    for problem in summary.problems:
+        err.print(f"emaillog: {'error' if problem['fatal'] else 'warning'}: ", end="", style="bold red" if problem["fatal"] else "yellow")
+        err.out(problem["message"], highlight=False)
+    if json_out:
+        from .output import write_json
+        write_json(data)
+    elif not quiet:
+        from .reports import ingest_summary
+        _console().print(ingest_summary(data))
+    elif summary.rejected:
+        err.out(f"emaillog: {summary.rejected} line(s) rejected; see `emaillog rejects`", highlight=False)
+    if summary.failed or (strict and (summary.rejected or summary.problems)):
+        raise typer.Exit(EXIT_FAIL)
+
+
+# -- reading ----------------------------------------------------------------
+
+EVENT_COLUMNS = [
+    "id", "ts", "type", "person", "campaign", "email", "message_id", "queue_id",
+    "source_format", "host", "bounce_class", "reason", "smtp_code", "dsn", "detail",
+    "url", "source", "attempts", "last_attempt", "machine", "note", "actor",
+]
+
+
+@app.command()
+def events(
+    ctx: typer.Context,
+    person: Optional[str] = typer.Option(None, "--person", help="Only this address (case-insensitive)."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
+    type_: Optional[list[str]] = typer.Option(None, "--type", help="Only these event types (repeatable): sent, delivered, hard_bounced, soft_bounced, opened, clicked, unsubscribed, complained."),
+    since: Optional[str] = typer.Option(None, "--since", help="From this time on (ISO 8601, or -2d)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Before this time."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many events."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+):
+    """The raw event stream, oldest first, with filters."""
+    from .events import EVENT_TYPES
+    for t in type_ or []:
+        if t not in EVENT_TYPES:
+            raise Fatal(f"unknown event type {t!r}; known: {', '.join(EVENT_TYPES)}", EXIT_USAGE)
+    store = ctx.obj.store()
+    rows = store.events(person=person, campaign=campaign, types=type_, since=_when(since),
+                        until=_when(until), limit=limit)
+    fmt = ListFormat.json if json_out else fmt
+    if fmt is ListFormat.table:
+        from .reports import events_table
+        _console().print(events_table(rows, title=f"{len(rows)} event(s)"))
+    else:
+        from .output import write_rows
+        write_rows(rows, fmt.value, EVENT_COLUMNS)
+
+
+@app.command()
+def person(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The person's address (case-insensitive)."),
+    at: Optional[str] = typer.Option(None, "--at", help="Evaluate status at this time [default: now]."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON document."),
+):
+    """A person's activity log, newest first, with current status."""
+    from .events import person_of
+    store = ctx.obj.store()
+    address = person_of(email)
+    at_iso = _when(at)
+    rows = store.events(person=address, until=_after(at_iso), newest_first=True)
+    if json_out:
+        from .output import write_json
+        write_json({"person": address, "at": at_iso, "events": [{c: r.get(c) for c in EVENT_COLUMNS} for r in rows]})
+        return
+    from .reports import events_table
+    con = _console()
+    if not rows:
+        con.print(f"No events for {address}.", markup=False)
+        return
+    con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False))
+
+
+def _after(iso: str | None) -> str | None:
+    """`--at T` includes events stamped exactly T."""
+    return iso[:-1] + ".5Z" if iso else None
+
+
+@app.command()
+def rejects(
+    ctx: typer.Context,
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+):
+    """Lines that looked relevant but could not be parsed, with file and line."""
+    rows = ctx.obj.store().rejects(limit)
+    fmt = ListFormat.json if json_out else fmt
+    if fmt is ListFormat.table:
+        from .reports import rejects_table
+        _console().print(rejects_table(rows))
+    else:
+        from .output import write_rows
+        write_rows(rows, fmt.value, ["file", "line_no", "why", "text", "format", "seen_at"])
+
+
+@app.command("formats")
+def list_formats(json_out: bool = typer.Option(False, "--json", help="One JSON document.")):
+    """The supported input formats, each with a sample line."""
+    from . import formats
+    items = [{"name": m.NAME, "description": m.DESCRIPTION, "sample": m.SAMPLES[0]} for m in formats.FORMATS.values()]
+    if json_out:
+        from .output import write_json
+        write_json(items)
+        return
+    from rich.table import Table
+    from .reports import literal
+    table = Table(title="Input formats (ingest --format NAME; auto detects per file)", title_justify="left")
+    for col in ("name", "description", "sample"):
+        table.add_column(col, overflow="fold")
+    for item in items:
+        table.add_row(literal(item["name"]), literal(item["description"]), literal(item["sample"]))
+    _console().print(table)
+
+
+@app.command()
+def classify(
+    replies: Optional[list[str]] = typer.Argument(None, metavar="[REPLY]...", help="SMTP replies or diagnostics; read from standard input (one per line) when none is given."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per reply, one per line."),
+):
+    """Show how a bounce reply is classified, and which rule decided."""
+    import json
+    from .classify import classify_text
+    texts = replies or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    con = _console()
+    for text in texts:
+        v = classify_text(text)
+        kind = "hard" if v.hard else "soft"
+        if json_out:
+            print(json.dumps({"reply": text, "bounce": kind, "bounce_class": v.bounce_class,
+                              "reason": v.reason, "rule": v.rule}, ensure_ascii=False))
+        else:
+            from .reports import safe
+            label = f"{kind} ({v.bounce_class})" if v.hard else kind
+            con.out(f"{label}\t{v.reason}\t{safe(v.rule)}\t{safe(text)}", highlight=False)
+
+
+# -- entry point ------------------------------------------------------------
+
+def main() -> None:
+    """Run the app; turn known failures into one sentence and an exit code."""
+    import sqlite3
+
+    from .config import ConfigError
+    from .lock import LockTimeout
+    from .store import StoreError
+    from .timestamps import TimestampError
+
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int):
+            sys.exit(code)
+    except Fatal as exc:
+        _fail(str(exc), exc.code)
+    except LockTimeout as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    except (StoreError, ConfigError) as exc:
+        _fail(str(exc), EXIT_FAIL)
+    except TimestampError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except sqlite3.OperationalError as exc:
+        hint = " (is the disk full or read-only?)" if "disk" in str(exc) or "readonly" in str(exc) else ""
+        _fail(f"database error: {exc}{hint}", EXIT_FAIL)
+    except sqlite3.DatabaseError as exc:
+        _fail(f"database error: {exc}; the database file may be damaged", EXIT_FAIL)
+    except KeyboardInterrupt:
+        _fail("interrupted; everything up to the last committed batch is stored", 130)
+    except OSError as exc:
+        _fail(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_FAIL)
+    except _click_exceptions() as exc:
+        _handle_click(exc)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for users
+        if os.environ.get("EMAILLOG_DEBUG"):
+            raise
+        _fail(f"internal error: {exc!r} (run with EMAILLOG_DEBUG=1 for details, and please report it)", EXIT_FAIL)
+
+
+def _click_exceptions():
+    import click
+    return (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort)
+
+
+def _handle_click(exc) -> None:
+    import click
+    if isinstance(exc, click.exceptions.Exit):
+        sys.exit(exc.exit_code)
+    if isinstance(exc, click.exceptions.Abort):
+        _fail("aborted", EXIT_FAIL)
+    exc.show()
+    sys.exit(exc.exit_code)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"emaillog: {message}\n")
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

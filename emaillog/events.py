@@ -1,0 +1,200 @@
+"""The one schema everything speaks: event kinds, the Event record, and the
+MTA facts that parsers hand to the correlator.
+
+Parsers never build send/delivery/bounce events themselves: they report what a
+log line says as a *fact* (a message was queued, a recipient was attempted)
+and `correlate.py` applies the SPEC's rules (one `sent`, at most one
+`delivered`, one `soft_bounced` with an attempt count, ...). Engagement
+sources (opens, clicks, unsubscribes) have nothing to join and emit Events
+directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+SENT = "sent"
+DELIVERED = "delivered"
+HARD_BOUNCED = "hard_bounced"
+SOFT_BOUNCED = "soft_bounced"
+OPENED = "opened"
+CLICKED = "clicked"
+UNSUBSCRIBED = "unsubscribed"
+COMPLAINED = "complained"
+# Operator actions: recorded as events so that nothing is silently deleted.
+MANUAL_SUPPRESSED = "manual_suppressed"
+RELEASED = "released"
+
+EVENT_TYPES = (
+    SENT, DELIVERED, HARD_BOUNCED, SOFT_BOUNCED, OPENED, CLICKED,
+    UNSUBSCRIBED, COMPLAINED, MANUAL_SUPPRESSED, RELEASED,
+)
+
+BOUNCE_CLASSES = ("permanent", "spam_block", "technical")
+
+# SPEC §4: the documented `reason` words. Anything new must be added here
+# (and to the README) with a reason for it.
+REASONS = (
+    "user_unknown", "bad_domain", "mailbox_disabled", "has_moved",
+    "mailbox_full", "message_too_large", "blocklisted", "policy",
+    "auth_failure", "spam_content", "rate_limited", "greylisted",
+    "connection", "dns_tempfail", "tls", "expired", "relay_denied",
+    "system", "unknown",
+)
+
+# Columns of the event JSON, in the order SPEC §4 prints them, then ours.
+JSON_FIELDS = (
+    "id", "ts", "type", "person", "campaign", "email", "message_id",
+    "queue_id", "source_format", "host", "bounce_class", "reason",
+    "smtp_code", "dsn", "detail", "url", "source",
+    "attempts", "last_attempt", "machine", "note", "actor",
+)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z, to the second: the one time format we store."""
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def person_of(address: str | None) -> str | None:
+    """A person is an address compared case-insensitively (SPEC §3)."""
+    if not address:
+        return None
+    address = address.strip().strip("<>").strip()
+    return address.lower() or None
+
+
+@dataclass
+class Event:
+    """One row of a person's activity history (SPEC §4 event JSON).
+
+    `key` is the natural identity of the event: storing an event whose key is
+    already stored changes nothing, which is what makes ingestion idempotent.
+    """
+
+    ts: datetime
+    type: str
+    person: str
+    key: str
+    campaign: str | None = None
+    email: str | None = None
+    message_id: str | None = None
+    queue_id: str | None = None
+    source_format: str | None = None
+    host: str | None = None
+    bounce_class: str | None = None
+    reason: str | None = None
+    smtp_code: int | None = None
+    dsn: str | None = None
+    detail: str | None = None
+    url: str | None = None
+    source: str | None = None
+    attempts: int | None = None
+    last_attempt: datetime | None = None
+    machine: str | None = None
+    note: str | None = None
+    actor: str | None = None
+    scope: str | None = None  # manual suppressions: a campaign, or None = all
+
+    def row(self) -> dict:
+        """The dict stored in the `events` table."""
+        data = asdict(self)
+        data["ts"] = iso(self.ts)
+        data["last_attempt"] = iso(self.last_attempt)
+        data["dedupe_key"] = data.pop("key")
+        return data
+
+
+# --- MTA facts -------------------------------------------------------------
+
+@dataclass
+class MessageSeen:
+    """What a log line says about a whole message (queue entry).
+
+    Any field may be None: lines arrive piecemeal and the correlator merges
+    them. `key` identifies the queue entry within one source (host + queue
+    id, Exim message id, ...). `is_notice` marks non-delivery/delivery-status
+    notices our own MTA generated: those are never sends to a person.
+    """
+
+    key: str
+    ts: datetime
+    source_format: str
+    host: str | None = None
+    queue_id: str | None = None
+    message_id: str | None = None
+    sender: str | None = None
+    campaign: str | None = None
+    email: str | None = None
+    is_notice: bool = False
+
+
+@dataclass
+class Attempt:
+    """One delivery attempt for one recipient of a message.
+
+    `outcome` is what the MTA decided: `delivered`, `deferred` (it will try
+    again), `bounced` (it gave up on this recipient now) or `expired` (it gave
+    up after its retries). `hint` is a sender's own hard/soft label (an ESP's
+    bounce type), used only when the text and codes decide nothing.
+    """
+
+    key: str
+    ts: datetime
+    source_format: str
+    recipient: str
+    outcome: str
+    orig_recipient: str | None = None
+    host: str | None = None
+    queue_id: str | None = None
+    smtp_code: int | None = None
+    dsn: str | None = None
+    detail: str | None = None
+    relay: str | None = None
+    hint: str | None = None
+    stage: str | None = None  # "rcpt" or "data" when the log says which reply it was
+    source: str | None = None
+    # Only for sources that know these per attempt (ESP payloads, PowerMTA).
+    message_id: str | None = None
+    sender: str | None = None
+    campaign: str | None = None
+
+
+@dataclass
+class MessageExpired:
+    """The MTA gave up on every still-deferred recipient of a message."""
+
+    key: str
+    ts: datetime
+    source_format: str
+    source: str | None = None
+
+
+@dataclass
+class MessageDone:
+    """The queue entry is gone (Postfix `removed`, Exim `Completed`)."""
+
+    key: str
+    ts: datetime
+
+
+@dataclass
+class Reject:
+    """A line that looked like ours but could not be understood."""
+
+    why: str
+    text: str = ""
+
+
+@dataclass
+class Skip:
+    """A line we understood and deliberately ignore (and count)."""
+
+    why: str
+
+
+Fact = MessageSeen | Attempt | MessageExpired | MessageDone | Event | Reject | Skip
+

@@ -1,0 +1,15 @@
+"""What every parser is given: the clock for its input and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Config
+from ..timestamps import Clock
+
+
+@dataclass
+class ParseContext:
+    clock: Clock
+    config: Config
+    label: str  # the input's name in an event's `source` (`mail.log`)

@@ -1,0 +1,212 @@
+"""Finding and reading log files: directories, rotated sets, gzip, stdin.
+
+A file is known by a fingerprint of its first line, not its name, so
+`mail.log` renamed to `mail.log.1` and then gzipped to `mail.log.2.gz` is
+recognised as the same text and is not read again (pygtail remembers inode
+and offset; a fingerprint also survives the compression). A file whose first
+line changed (copytruncate, or a new file under the old name) is new text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import itertools
+import os
+import sys
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+GZIP_MAGIC = b"\x1f\x8b"
+FINGERPRINT_BYTES = 4096
+SNIFF_LINES = 50
+# Longer lines are recorded as rejects without running any pattern on them.
+MAX_LINE = 64 * 1024
+
+
+class InputProblem(Exception):
+    """A file we could not read at all; `fatal` ones make the run fail."""
+
+    def __init__(self, path: str, message: str, *, fatal: bool = False):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.fatal = fatal
+
+
+@dataclass
+class Input:
+    """One named input: a path on disk or standard input (`-`)."""
+
+    path: str
+    explicit: bool  # named on the command line (not found inside a directory)
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == "-"
+
+    @property
+    def label(self) -> str:
+        return "<stdin>" if self.is_stdin else os.path.basename(self.path)
+
+
+def expand(paths: list[str]) -> tuple[list[Input], list[InputProblem]]:
+    """Files and directories to a read order: oldest first, so a rotated
+    set (`mail.log.2.gz`, `mail.log.1`, `mail.log`) is read in log order."""
+    found: list[Input] = []
+    problems: list[InputProblem] = []
+    for raw in paths:
+        if raw == "-":
+            found.append(Input("-", True))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            try:
+                members = [p for p in sorted(path.rglob("*")) if p.is_file()]
+            except OSError as exc:
+                problems.append(InputProblem(raw, f"cannot list directory {raw}: {exc.strerror}", fatal=True))
+                continue
+            found.extend(Input(str(p), False) for p in _oldest_first(members))
+        elif path.exists():
+            found.append(Input(raw, True))
+        else:
+            problems.append(InputProblem(raw, f"{raw}: no such file or directory", fatal=True))
+    return found, problems
+
+
+def _oldest_first(paths: list[Path]) -> list[Path]:
+    def key(p: Path):
+        try:
+            return (p.stat().st_mtime, -_rotation_number(p.name), p.name)
+        except OSError:
+            return (0.0, 0, p.name)
+    return sorted(paths, key=key)
+
+
+def _rotation_number(name: str) -> int:
+    """`mail.log.2.gz` -> 2, `mail.log` -> 0."""
+    parts = name.split(".")
+    for part in reversed(parts[1:]):
+        if part.isdigit():
+            return int(part)
+    return 0
+
+
+@dataclass
+class OpenedInput:
+    """An input opened for reading, with what the ingest loop needs."""
+
+    input: Input
+    stream: object  # binary file-like
+    compressed: bool
+    fingerprint: str | None  # None: no complete first line yet, or stdin
+    head: list[str]  # the first lines, decoded, for format detection
+    mtime: datetime
+    device: int | None = None
+    inode: int | None = None
+    size: int | None = None
+
+
+def open_input(inp: Input) -> OpenedInput | None:
+    """Open an input; None when there is nothing to read yet (empty file).
+
+    Raises InputProblem for unreadable, binary or broken files."""
+    if inp.is_stdin:
+        head_bytes = sys.stdin.buffer.read(FINGERPRINT_BYTES * 4)
+        return OpenedInput(inp, _PeekedStdin(head_bytes, sys.stdin.buffer), False, None, _decode_head(head_bytes),
+                           datetime.now(timezone.utc))
+    try:
+        st = os.stat(inp.path)
+        raw = open(inp.path, "rb")
+    except OSError as exc:
+        raise InputProblem(inp.path, f"cannot read {inp.path}: {exc.strerror}", fatal=True) from exc
+    try:
+        compressed = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        try:
+            head_bytes = stream.read(FINGERPRINT_BYTES * 4)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputProblem(inp.path, f"{inp.path}: broken gzip file ({exc})") from exc
+        if b"\x00" in head_bytes:
+            raise InputProblem(inp.path, f"{inp.path}: binary file, not a log (skipped)")
+        if compressed:
+            stream.close()
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        else:
+            raw.seek(0)
+    except InputProblem:
+        raw.close()
+        raise
+    first_line, sep, _ = head_bytes[:FINGERPRINT_BYTES].partition(b"\n")
+    fingerprint = hashlib.sha256(first_line).hexdigest() if sep else None
+    if not head_bytes:
+        raw.close()
+        return None
+    return OpenedInput(inp, stream, compressed, fingerprint, _decode_head(head_bytes),
+                       datetime.fromtimestamp(st.st_mtime, timezone.utc),
+                       device=st.st_dev, inode=st.st_ino, size=st.st_size)
+
+
+class _PeekedStdin:
+    """Standard input with its first bytes already read for sniffing."""
+
+    def __init__(self, head: bytes, stream):
+        self.head = head
+        self.rest = iter(lambda: stream.read(1 << 16), b"")
+
+    def __iter__(self):
+        pending = self.head
+        for chunk in itertools.chain([b""], self.rest):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line + b"\n"
+        if pending:
+            yield pending
+
+
+def _decode_head(data: bytes) -> list[str]:
+    return data.decode("utf-8", "replace").splitlines()[:SNIFF_LINES]
+
+
+def read_lines(opened: OpenedInput, offset: int, *, final: bool):
+    """Yield (end_offset, line_bytes) from `offset` on.
+
+    A last line without its newline is not yielded unless `final` (a
+    compressed file or standard input cannot grow): the writer may still be
+    in the middle of it. A truncated gzip stream ends the iteration with
+    `TruncatedInput` raised after its complete lines.
+    """
+    stream = opened.stream
+    pos = 0
+    if offset:
+        if opened.compressed:
+            _skip(stream, offset)
+        else:
+            stream.seek(offset)
+        pos = offset
+    try:
+        for line in stream:
+            if not line.endswith(b"\n") and not final:
+                return
+            pos += len(line)
+            yield pos, line
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise TruncatedInput(opened.input.path, f"{opened.input.path}: compressed data ends early ({exc}); "
+                             "the complete lines before that point were read") from exc
+
+
+def _skip(stream, count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            return
+        count -= len(chunk)
+
+
+class TruncatedInput(InputProblem):
+    """A gzip file that ends before its end-of-stream marker."""

@@ -1,0 +1,106 @@
+"""Rich renderables for the commands: pure functions, no printing.
+
+Addresses, subjects and diagnostics come from the internet: they are shown
+as literal text (rich `Text`, never markup) with control characters made
+visible, so `[bold]` or an escape sequence in a bounce text does nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+TYPE_STYLES = {
+    "sent": "cyan", "delivered": "green", "soft_bounced": "yellow",
+    "hard_bounced": "bold red", "opened": "blue", "clicked": "magenta",
+    "unsubscribed": "bold magenta", "complained": "bold red",
+    "manual_suppressed": "bold red", "released": "green",
+}
+
+
+def safe(value) -> str:
+    """A value as printable text: control characters shown as \\xNN."""
+    if value is None:
+        return ""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def literal(value, style: str = "") -> Text:
+    return Text(safe(value), style=style)
+
+
+def local_time(iso: str | None) -> str:
+    """UTC ISO -> the viewer's zone with its offset, for terminals."""
+    if not iso:
+        return ""
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
+    return when.strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def _outcome(row: dict) -> Text:
+    parts = [p for p in (row.get("bounce_class"), row.get("reason")) if p]
+    if row.get("attempts"):
+        parts.append(f"{row['attempts']} attempt{'s' if row['attempts'] != 1 else ''}")
+    if row.get("machine"):
+        parts.append(f"machine: {row['machine']}")
+    if row.get("url"):
+        parts.append(row["url"])
+    if row.get("note"):
+        parts.append(f"note: {row['note']}")
+    return literal(", ".join(str(p) for p in parts))
+
+
+def events_table(rows: list[dict], *, title: str | None = None, show_person: bool = True) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    table.add_column("time")
+    table.add_column("event")
+    if show_person:
+        table.add_column("person", overflow="fold")
+    table.add_column("campaign", overflow="fold")
+    table.add_column("outcome", overflow="fold")
+    table.add_column("detail", overflow="fold", max_width=60)
+    for row in rows:
+        cells = [literal(local_time(row["ts"])), literal(row["type"], TYPE_STYLES.get(row["type"], ""))]
+        if show_person:
+            cells.append(literal(row["person"]))
+        cells += [literal(row.get("campaign")), _outcome(row), literal(row.get("detail"))]
+        table.add_row(*cells)
+    return table
+
+
+def ingest_summary(data: dict) -> Group:
+    """The summary `ingest` prints: lines, events by kind, skipped, rejected."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("files read", str(data["files_read"]))
+    table.add_row("lines read", str(data["lines_read"]))
+    for kind, count in data["events_added"].items():
+        table.add_row(Text(f"  {kind}", style=TYPE_STYLES.get(kind, "")), str(count))
+    table.add_row("new events", str(data["events_added_total"]))
+    table.add_row("already known", str(data["events_already_known"]))
+    table.add_row("lines skipped", str(data["lines_skipped"]))
+    table.add_row("lines rejected", str(data["lines_rejected"]))
+    if data["notices_skipped"]:
+        table.add_row("own bounce notices skipped", str(data["notices_skipped"]))
+    table.add_row("messages still open", str(data["open_messages"]))
+    parts = [table]
+    if data["lines_rejected"]:
+        parts.append(Text("see them with: emaillog rejects", style="dim"))
+    return Group(*parts)
+
+
+def rejects_table(rows: list[dict]) -> Table:
+    table = Table(title=f"{len(rows)} rejected line(s)", title_justify="left")
+    for name in ("file", "line", "why", "text"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(literal(row["file"]), literal(row["line_no"]), literal(row["why"]),
+                      literal(row["text"]))
+    return table

@@ -1,0 +1,260 @@
+"""The SQLite database: schema, migrations, batched writes and queries.
+
+One file, WAL mode (readers work while an ingest writes), created readable by
+its owner only: it holds personal data. Each ingest batch (events, open
+correlation state, rejects and how far each file was read) commits in ONE
+transaction, so a run killed at any moment leaves the last committed batch
+and nothing half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from .events import JSON_FIELDS, SOFT_BOUNCED, Event
+
+EVENT_COLUMNS = (
+    "ts", "type", "person", "campaign", "email", "message_id", "queue_id",
+    "source_format", "host", "bounce_class", "reason", "smtp_code", "dsn",
+    "detail", "url", "source", "attempts", "last_attempt", "machine", "note",
+    "actor", "scope", "dedupe_key",
+)
+
+MIGRATIONS = []
+
+
+def migration(fn):
+    """Append a migration to the ordered list; applied names are recorded."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_events(db: sqlite_utils.Database):
+    db.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,            -- UTC ISO 8601 (…Z)
+            type TEXT NOT NULL,
+            person TEXT NOT NULL,        -- lower-cased address
+            campaign TEXT, email TEXT, message_id TEXT, queue_id TEXT,
+            source_format TEXT, host TEXT,
+            bounce_class TEXT, reason TEXT, smtp_code INTEGER, dsn TEXT,
+            detail TEXT, url TEXT, source TEXT,
+            attempts INTEGER, last_attempt TEXT,
+            machine TEXT, note TEXT, actor TEXT, scope TEXT,
+            dedupe_key TEXT NOT NULL UNIQUE
+        )""")
+    db.execute("CREATE INDEX events_person_ts ON events (person, ts)")
+    db.execute("CREATE INDEX events_campaign_type_ts ON events (campaign, type, ts)")
+    db.execute("CREATE INDEX events_type_ts ON events (type, ts)")
+    db.execute("CREATE INDEX events_ts ON events (ts)")
+
+
+@migration
+def m002_ingest_state(db: sqlite_utils.Database):
+    db.execute("""
+        CREATE TABLE files (
+            fingerprint TEXT PRIMARY KEY,  -- sha256 of the first line: survives renames and gzip
+            path TEXT NOT NULL, device INTEGER, inode INTEGER,
+            offset INTEGER NOT NULL,       -- bytes consumed (of the uncompressed text)
+            line_no INTEGER NOT NULL,      -- lines consumed
+            format TEXT, first_read TEXT, last_read TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE open_messages (
+            key TEXT PRIMARY KEY, last_ts TEXT NOT NULL, state TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE rejects (
+            id INTEGER PRIMARY KEY, file TEXT NOT NULL, line_no INTEGER,
+            why TEXT NOT NULL, text TEXT, format TEXT, seen_at TEXT NOT NULL,
+            file_fingerprint TEXT,
+            UNIQUE (file_fingerprint, line_no)
+        )""")
+
+
+class StoreError(RuntimeError):
+    """A database problem, phrased for the operator."""
+
+
+def default_db_path() -> Path:
+    """`$EMAILLOG_DB`, else `$XDG_DATA_HOME/emaillog/emaillog.db`."""
+    if os.environ.get("EMAILLOG_DB"):
+        return Path(os.environ["EMAILLOG_DB"])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "emaillog" / "emaillog.db"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """The database of one run. `create=False` refuses to make a new file."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        self.path = Path(path)
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no database at {self.path}: run `emaillog ingest` first, or pass --db")
+            self._create_file()
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.db = sqlite_utils.Database(self.conn)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable emaillog database ({exc}); "
+                             "move it aside or pass another --db") from exc
+
+    def _create_file(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot create the database {self.path}: {exc.strerror}") from exc
+
+    def _migrate(self) -> None:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        applied = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")}
+        for fn in MIGRATIONS:
+            if fn.__name__ in applied:
+                continue
+            with self.transaction():
+                fn(self.db)
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (fn.__name__, _now()))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions ------------------------------------------------------
+    def transaction(self):
+        return _Transaction(self.conn)
+
+    # -- ingest writes -----------------------------------------------------
+    def write_batch(self, events: list[Event], *, rejects: Iterable[dict] = (),
+                    open_upserts: Iterable[tuple[str, str, str]] = (), open_deletes: Iterable[str] = (),
+                    file_progress: dict | None = None) -> dict[str, int]:
+        """Store one batch atomically; returns the count of NEW events by type."""
+        added: dict[str, int] = {}
+        with self.transaction():
+            cur = self.conn.cursor()
+            insert = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
+                      f"({', '.join('?' * len(EVENT_COLUMNS))}) ON CONFLICT(dedupe_key) DO NOTHING")
+            for event in events:
+                row = event.row()
+                cur.execute(insert, [row[c] for c in EVENT_COLUMNS])
+                if cur.rowcount:
+                    added[event.type] = added.get(event.type, 0) + 1
+                elif event.type == SOFT_BOUNCED:
+                    self._merge_soft(cur, row)
+            cur.executemany("INSERT INTO open_messages (key, last_ts, state) VALUES (?, ?, ?) "
+                            "ON CONFLICT(key) DO UPDATE SET last_ts=excluded.last_ts, state=excluded.state",
+                            list(open_upserts))
+            cur.executemany("DELETE FROM open_messages WHERE key = ?", [(k,) for k in open_deletes])
+            cur.executemany(
+                "INSERT INTO rejects (file, line_no, why, text, format, seen_at, file_fingerprint) "
+                "VALUES (:file, :line_no, :why, :text, :format, :seen_at, :file_fingerprint) "
+                "ON CONFLICT DO NOTHING", list(rejects))
+            if file_progress:
+                self._save_progress(cur, file_progress)
+        return added
+
+    @staticmethod
+    def _merge_soft(cur, row: dict) -> None:
+        """A later deferral of a known soft bounce: more attempts, newer reason.
+        max() keeps this idempotent when the same lines are read again."""
+        cur.execute("""
+            UPDATE events SET
+                reason = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :reason ELSE reason END,
+                detail = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :detail ELSE detail END,
+                smtp_code = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :smtp_code ELSE smtp_code END,
+                dsn = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :dsn ELSE dsn END,
+                attempts = max(coalesce(attempts, 0), :attempts),
+                last_attempt = max(coalesce(last_attempt, ''), :last_attempt),
+                ts = min(ts, :ts)
+            WHERE dedupe_key = :dedupe_key""", row)
+
+    @staticmethod
+    def _save_progress(cur, p: dict) -> None:
+        cur.execute("""
+            INSERT INTO files (fingerprint, path, device, inode, offset, line_no, format, first_read, last_read)
+            VALUES (:fingerprint, :path, :device, :inode, :offset, :line_no, :format, :now, :now)
+            ON CONFLICT(fingerprint) DO UPDATE SET path=excluded.path, device=excluded.device,
+                inode=excluded.inode, offset=excluded.offset, line_no=excluded.line_no,
+                format=excluded.format, last_read=excluded.last_read""", {"now": _now(), **p})
+
+    # -- ingest reads ------------------------------------------------------
+    def file_progress(self, fingerprint: str) -> dict | None:
+        row = self.conn.execute(
+            "SELECT offset, line_no, path FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return {"offset": row[0], "line_no": row[1], "path": row[2]} if row else None
+
+    def open_messages(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT state FROM open_messages")]
+
+    # -- queries -----------------------------------------------------------
+    def events(self, *, person=None, campaign=None, types=None, since=None, until=None,
+               newest_first=False, limit=None) -> list[dict]:
+        where, args = [], []
+        if person:
+            where.append("person = ?")
+            args.append(person.lower())
+        if campaign:
+            where.append("campaign = ?")
+            args.append(campaign)
+        if types:
+            where.append(f"type IN ({', '.join('?' * len(types))})")
+            args.extend(types)
+        if since:
+            where.append("ts >= ?")
+            args.append(since)
+        if until:
+            where.append("ts < ?")
+            args.append(until)
+        order = "DESC" if newest_first else "ASC"
+        sql = (f"SELECT {', '.join(JSON_FIELDS)}, scope FROM events"
+               + (f" WHERE {' AND '.join(where)}" if where else "")
+               + f" ORDER BY ts {order}, id {order}"
+               + (f" LIMIT {int(limit)}" if limit else ""))
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+    def rejects(self, limit: int | None = None) -> list[dict]:
+        cur = self.conn.execute(
+            "SELECT file, line_no, why, text, format, seen_at FROM rejects ORDER BY id"
+            + (f" LIMIT {int(limit)}" if limit else ""))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+        return False
+
