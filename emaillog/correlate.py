@@ -156,6 +156,8 @@ class Correlator:
         if person not in state.sent_to:
             state.sent_to.append(person)
             events.append(self._event(state, fact, person, SENT, fact.ts))
+        if fact.outcome == "accepted":  # an ESP took the message: sent, nothing more yet
+            return events
         if fact.outcome == "delivered":
             code, dsn, _ = parse_reply(fact.detail or "")
             events.append(self._event(state, fact, person, DELIVERED, fact.ts,

@@ -138,7 +138,8 @@ class Attempt:
 
     `outcome` is what the MTA decided: `delivered`, `deferred` (it will try
     again), `bounced` (it gave up on this recipient now) or `expired` (it gave
-    up after its retries). `hint` is a sender's own hard/soft label (an ESP's
+    up after its retries); or `accepted` when an ESP took the message (a
+    `sent` and nothing more). `hint` is a sender's own hard/soft label (an ESP's
     bounce type), used only when the text and codes decide nothing.
     """
 
