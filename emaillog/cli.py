@@ -181,27 +181,184 @@ def person(
     at: Optional[str] = typer.Option(None, "--at", help="Evaluate status at this time [default: now]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document."),
 ):
-    """A person's activity log, newest first, with current status."""
+    """A person's status (suppressed? pending retries?) and activity log, newest first."""
     from .events import person_of
-    store = ctx.obj.store()
+    from .state import StateQueries, inclusive_until
+    g: Globals = ctx.obj
+    store = g.store()
     address = person_of(email)
-    at_iso = _when(at)
-    rows = store.events(person=address, until=_after(at_iso), newest_first=True)
+    at_iso = _at(at)
+    queries = StateQueries(store, g.config())
+    sups = queries.suppressions(at_iso, person=address)
+    pending = queries.retries(at_iso, person=address)
+    rows = store.events(person=address, until=inclusive_until(at_iso), newest_first=True)
     if json_out:
         from .output import write_json
-        write_json({"person": address, "at": at_iso, "events": [{c: r.get(c) for c in EVENT_COLUMNS} for r in rows]})
+        write_json({"person": address, "at": at_iso, "suppressed": bool(sups),
+                    "suppressions": [s.to_json() for s in sups],
+                    "pending_retries": [r.to_json() for r in pending],
+                    "events": [{c: r.get(c) for c in EVENT_COLUMNS} for r in rows]})
         return
-    from .reports import events_table
+    from .reports import events_table, person_status
     con = _console()
+    con.print(person_status(address, sups, pending))
     if not rows:
         con.print(f"No events for {address}.", markup=False)
         return
     con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False))
 
 
-def _after(iso: str | None) -> str | None:
-    """`--at T` includes events stamped exactly T."""
-    return iso[:-1] + ".5Z" if iso else None
+def _at(text: Optional[str]) -> str:
+    """`--at` as UTC ISO, default now."""
+    from datetime import datetime, timezone
+
+    from .events import iso
+    return _when(text) if text else iso(datetime.now(timezone.utc))
+
+
+@app.command()
+def suppressed(
+    ctx: typer.Context,
+    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only suppressions that stop this campaign (all-campaign ones included)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Only this reason: hard_bounce, spam_block, unsubscribed, complained, manual."),
+    person: Optional[str] = typer.Option(None, "--person", help="Only this address."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+):
+    """Who must not be mailed now (or --at), with scope, reason, since and until."""
+    from .events import person_of
+    from .state import REASONS, StateQueries
+    if reason and reason not in REASONS:
+        raise Fatal(f"unknown reason {reason!r}; known: {', '.join(REASONS)}", EXIT_USAGE)
+    g: Globals = ctx.obj
+    at_iso = _at(at)
+    items = StateQueries(g.store(), g.config()).suppressions(at_iso, person=person_of(person))
+    items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+    fmt = ListFormat.json if json_out else fmt
+    if fmt is ListFormat.table:
+        from .reports import suppressions_table
+        _console().print(suppressions_table(items, title=f"{len(items)} suppression(s) at {at_iso}"))
+        return
+    from .output import write_rows
+    write_rows([s.to_json() for s in items], fmt.value,
+               ["person", "scope", "reason", "since", "until", "event_id", "detail"],
+               wrapper={"at": at_iso})
+
+
+@app.command("retries")
+def list_retries(
+    ctx: typer.Context,
+    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
+    include_given_up: bool = typer.Option(False, "--include-given-up", help="Also list sends whose retry window closed undelivered."),
+    person: Optional[str] = typer.Option(None, "--person", help="Only this address."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+):
+    """Soft-bounced sends still being retried, soonest window close first."""
+    from .events import person_of
+    from .state import StateQueries
+    g: Globals = ctx.obj
+    at_iso = _at(at)
+    items = StateQueries(g.store(), g.config()).retries(at_iso, person=person_of(person),
+                                                         include_given_up=include_given_up)
+    fmt = ListFormat.json if json_out else fmt
+    if fmt is ListFormat.table:
+        from .reports import retries_table
+        _console().print(retries_table(items, title=f"{len(items)} retr{'y' if len(items) == 1 else 'ies'} at {at_iso}"))
+        return
+    from .output import write_rows
+    write_rows([r.to_json() for r in items], fmt.value,
+               ["person", "campaign", "message_id", "queue_id", "first_soft_bounce", "attempts",
+                "last_attempt", "last_reason", "window_closes", "status", "event_id"],
+               wrapper={"at": at_iso})
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The address to be mailed."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="The campaign that wants to mail (spam blocks are per campaign)."),
+    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON document."),
+):
+    """May this campaign mail this person now? Exit 0 yes, 1 no (and says why)."""
+    from .events import person_of
+    from .reports import local_time, safe
+    from .state import StateQueries
+    g: Globals = ctx.obj
+    address = person_of(email)
+    if not address or "@" not in address:
+        raise Fatal(f"{email!r} is not an email address", EXIT_USAGE)
+    at_iso = _at(at)
+    blocks = StateQueries(g.store(), g.config()).check(address, campaign, at_iso)
+    if json_out:
+        from .output import write_json
+        write_json({"person": address, "campaign": campaign, "at": at_iso, "sendable": not blocks,
+                    "suppressions": [s.to_json() for s in blocks]})
+    elif not blocks:
+        print(f"ok: {safe(address)} may be mailed{' by campaign ' + safe(campaign) if campaign else ''}")
+    else:
+        s = blocks[0]
+        until = f"until {local_time(s.until)}" if s.until else "until released"
+        scope = "every campaign" if s.scope is None else f"campaign {safe(s.scope)}"
+        print(f"no: {safe(address)} is suppressed for {scope} ({s.reason}, since {local_time(s.since)}, {until})")
+    if blocks:
+        raise typer.Exit(EXIT_FAIL)
+
+
+def _actor() -> str:
+    import getpass
+    import socket
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except Exception:  # noqa: BLE001 - no user name is not a reason to refuse
+        return "unknown"
+
+
+def _operator_event(ctx, kind: str, email: str, campaign, note, until=None) -> None:
+    import uuid
+    from datetime import datetime, timezone
+
+    from .events import Event, person_of
+    address = person_of(email)
+    if not address or "@" not in address:
+        raise Fatal(f"{email!r} is not an email address", EXIT_USAGE)
+    now = datetime.now(timezone.utc)
+    until_dt = None
+    if until:
+        from .timestamps import parse_when
+        until_dt = parse_when(until)
+    event = Event(ts=now, type=kind, person=address, key=f"{kind}|{address}|{uuid.uuid4()}",
+                  campaign=campaign, scope=campaign, note=note, actor=_actor(), until=until_dt,
+                  source_format="operator", source="emaillog " + kind.replace("manual_", ""))
+    store = ctx.obj.store(create=True)
+    event_id = store.add_event(event)
+    scope = f"campaign {campaign}" if campaign else "every campaign"
+    print(f"recorded event {event_id}: {kind} {address} for {scope}")
+
+
+@app.command()
+def suppress(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The address not to mail."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only for this campaign [default: every campaign]."),
+    until: Optional[str] = typer.Option(None, "--until", help="When it ends (ISO 8601 or +30d) [default: until released]."),
+    note: str = typer.Option(..., "--note", help="Why (kept with the record)."),
+):
+    """Suppress a person by hand; recorded as an event with who and why."""
+    _operator_event(ctx, "manual_suppressed", email, campaign, note, until)
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The address to release."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only lift suppressions for this campaign [default: all]."),
+    note: str = typer.Option(..., "--note", help="Why (kept with the record)."),
+):
+    """Lift a person's suppressions (hard bounce, unsubscribe, manual): recorded, audited."""
+    _operator_event(ctx, "released", email, campaign, note)
 
 
 @app.command()

@@ -134,8 +134,9 @@ class Correlator:
         get = lambda name: getattr(fact, name, None)  # noqa: E731
         campaign = (get("campaign") or state.campaign
                     or self.config.campaign_from_sender(get("sender") or state.sender))
+        send = f"{state.uid}|{person}"
         return Event(
-            ts=ts, type=type_, person=person, key=f"{type_}|{state.uid}|{person}",
+            ts=ts, type=type_, person=person, key=f"{type_}|{send}", send=send,
             campaign=campaign, email=state.email,
             message_id=get("message_id") or state.message_id,
             queue_id=get("queue_id") or state.queue_id, source_format=fact.source_format,

@@ -97,13 +97,16 @@ class Event:
     machine: str | None = None
     note: str | None = None
     actor: str | None = None
-    scope: str | None = None  # manual suppressions: a campaign, or None = all
+    scope: str | None = None  # manual suppressions/releases: a campaign, or None = all
+    until: datetime | None = None  # manual suppressions: when they end, None = until released
+    send: str | None = None  # the (message, person) that sent/delivered/bounce events share
 
     def row(self) -> dict:
         """The dict stored in the `events` table."""
         data = asdict(self)
         data["ts"] = iso(self.ts)
         data["last_attempt"] = iso(self.last_attempt)
+        data["until"] = iso(self.until)
         data["dedupe_key"] = data.pop("key")
         return data
 

@@ -104,3 +104,52 @@ def rejects_table(rows: list[dict]) -> Table:
         table.add_row(literal(row["file"]), literal(row["line_no"]), literal(row["why"]),
                       literal(row["text"]))
     return table
+
+
+def _until(value: str | None) -> str:
+    return local_time(value) if value else "until released"
+
+
+def suppressions_table(items: list, *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("person", "scope", "reason", "since", "until", "event", "detail"):
+        table.add_column(name, overflow="fold", max_width=50 if name == "detail" else None)
+    for s in items:
+        table.add_row(literal(s.person), literal(s.scope or "all campaigns"), literal(s.reason, "bold red"),
+                      literal(local_time(s.since)), literal(_until(s.until)), literal(s.event_id),
+                      literal(s.detail))
+    return table
+
+
+def retries_table(items: list, *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("person", "campaign", "message", "first soft bounce", "attempts", "last attempt",
+                 "last reason", "window closes", "status"):
+        table.add_column(name, overflow="fold")
+    for r in items:
+        table.add_row(literal(r.person), literal(r.campaign), literal(r.message_id or r.queue_id),
+                      literal(local_time(r.first_soft_bounce)), literal(r.attempts),
+                      literal(local_time(r.last_attempt)), literal(r.last_reason),
+                      literal(local_time(r.window_closes)),
+                      literal(r.status, "yellow" if r.status == "pending" else "dim"))
+    return table
+
+
+def person_status(address: str, suppressions: list, retries: list) -> Text:
+    """The lines `person` prints above the history: may we mail them?"""
+    text = Text()
+    if not suppressions:
+        text.append("Not suppressed", style="bold green")
+        text.append(": any campaign may mail ")
+        text.append(safe(address))
+        text.append(".\n")
+    for s in suppressions:
+        text.append("Suppressed", style="bold red")
+        text.append(f" for {'every campaign' if s.scope is None else 'campaign ' + safe(s.scope)}"
+                    f": {s.reason} since {local_time(s.since)}, {_until(s.until)}.\n")
+    for r in retries:
+        text.append("Pending retry", style="yellow")
+        text.append(f": {safe(r.campaign) or 'no campaign'} message {safe(r.message_id or r.queue_id)}, "
+                    f"{r.attempts} attempt(s), last reason {safe(r.last_reason)}, "
+                    f"window closes {local_time(r.window_closes)}.\n")
+    return text

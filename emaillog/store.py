@@ -23,7 +23,7 @@ EVENT_COLUMNS = (
     "ts", "type", "person", "campaign", "email", "message_id", "queue_id",
     "source_format", "host", "bounce_class", "reason", "smtp_code", "dsn",
     "detail", "url", "source", "attempts", "last_attempt", "machine", "note",
-    "actor", "scope", "dedupe_key",
+    "actor", "scope", "until", "send", "dedupe_key",
 )
 
 MIGRATIONS = []
@@ -48,13 +48,17 @@ def m001_events(db: sqlite_utils.Database):
             bounce_class TEXT, reason TEXT, smtp_code INTEGER, dsn TEXT,
             detail TEXT, url TEXT, source TEXT,
             attempts INTEGER, last_attempt TEXT,
-            machine TEXT, note TEXT, actor TEXT, scope TEXT,
+            machine TEXT, note TEXT, actor TEXT,
+            scope TEXT,                  -- manual suppressions/releases: a campaign, NULL = all
+            until TEXT,                  -- manual suppressions: when it ends, NULL = until released
+            send TEXT,                   -- the (message, person) a send event belongs to
             dedupe_key TEXT NOT NULL UNIQUE
         )""")
     db.execute("CREATE INDEX events_person_ts ON events (person, ts)")
     db.execute("CREATE INDEX events_campaign_type_ts ON events (campaign, type, ts)")
     db.execute("CREATE INDEX events_type_ts ON events (type, ts)")
     db.execute("CREATE INDEX events_ts ON events (ts)")
+    db.execute("CREATE INDEX events_send ON events (send)")
 
 
 @migration
@@ -225,13 +229,33 @@ class Store:
             where.append("ts < ?")
             args.append(until)
         order = "DESC" if newest_first else "ASC"
-        sql = (f"SELECT {', '.join(JSON_FIELDS)}, scope FROM events"
+        sql = (f"SELECT {', '.join(JSON_FIELDS)}, scope, until, send FROM events"
                + (f" WHERE {' AND '.join(where)}" if where else "")
                + f" ORDER BY ts {order}, id {order}"
                + (f" LIMIT {int(limit)}" if limit else ""))
         cur = self.conn.execute(sql, args)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur]
+
+    def send_resolutions(self, sends: list[str], types: tuple[str, ...]) -> dict[str, str]:
+        """send -> the earliest time one of `types` happened to it."""
+        found: dict[str, str] = {}
+        marks = ", ".join("?" * len(types))
+        for i in range(0, len(sends), 500):
+            chunk = sends[i:i + 500]
+            sql = (f"SELECT send, min(ts) FROM events WHERE send IN ({', '.join('?' * len(chunk))}) "
+                   f"AND type IN ({marks}) GROUP BY send")
+            found.update(dict(self.conn.execute(sql, [*chunk, *types])))
+        return found
+
+    def add_event(self, event: Event) -> int:
+        """Store one event (an operator's action); returns its id."""
+        row = event.row()
+        with self.transaction():
+            cur = self.conn.execute(
+                f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})",
+                [row[c] for c in EVENT_COLUMNS])
+        return cur.lastrowid
 
     def rejects(self, limit: int | None = None) -> list[dict]:
         cur = self.conn.execute(

@@ -31,12 +31,13 @@ QUEUE_ID = r"(?:[0-9A-F]{5,15}|[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz]{1
 # Each pattern with a line it must match (tests walk them).
 PATTERNS = {
     "queued": (
-        re.compile(rf"(?P<qid>{QUEUE_ID}): (?P<rest>.*)"),
+        re.compile(rf"(?P<qid>{QUEUE_ID}): ?(?P<rest>.*)"),
         "4Fq2xk1cQzz9: removed",
     ),
     "delivery": (
         re.compile(
-            r"to=<(?P<to>[^>]*)>,(?: orig_to=<(?P<orig_to>[^>]*)>,)?(?: relay=(?P<relay>\S+),)?"
+            # Old Postfix versions logged addresses without angle brackets.
+            r"to=<?(?P<to>[^>,\s]*)>?,(?: orig_to=<?(?P<orig_to>[^>,\s]*)>?,)?(?: relay=(?P<relay>\S+),)?"
             r".*?(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>[\w-]+)(?: \((?P<text>.*)\)[^)]*)?$"
         ),
         "to=<ann@example.com>, orig_to=<ann@list.example>, relay=mx.example.com[192.0.2.1]:25, "
@@ -117,7 +118,7 @@ class Parser:
         rest = q.group("rest")
         service = service.rsplit("/", 1)[-1]
 
-        if rest.startswith("to=<"):
+        if rest.startswith("to="):
             return self._delivery(rest, key, ts, host, qid, source)
         if rest == "removed":
             return [MessageDone(key, ts)]
