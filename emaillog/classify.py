@@ -1,0 +1,282 @@
+"""SMTP reply code + enhanced status code + text -> bounce class and reason.
+
+SPEC §2a: the text decides first, then the enhanced status code, then the
+reply class. Any 4xx reply (or 4.x.x code) is soft whatever the text says, but
+the reason word still comes from the text. The knowledge lives in
+`bounce_rules.py`; this module only applies it, and says which rule decided.
+
+Speed: this runs once per failed recipient on logs of millions of lines. Each
+phrase rule is indexed by one word it cannot match without, so a reply is
+split into words once and only the rules whose word occurs are tried.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from emaillog import bounce_rules as R
+from emaillog.events import REASONS
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a failure means for the person (SPEC §2a)."""
+
+    hard: bool                 # True -> hard_bounced, False -> soft_bounced
+    bounce_class: str | None   # "permanent" | "spam_block" | "technical" when hard, else None
+    reason: str                # one of emaillog.events.REASONS
+    rule: str                  # which rule decided, e.g. "dsn:5.1.1"
+
+
+# --- compiling the phrase table ---------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+")
+_META_AFTER = set("?*+{")
+
+
+def _key_word(pattern: str) -> str | None:
+    """The longest word the pattern cannot match without, or None.
+
+    A word counts only if it stands outside every group and character class,
+    is bounded on both sides by literal non-word characters (or the pattern's
+    edge, which `_compile` anchors at word boundaries) and has no quantifier.
+    """
+    masked = []
+    depth = 0
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            masked.append("\0\0")
+            i += 2
+            continue
+        if ch in "([":
+            depth += 1
+        if depth or ch in "|.^$":
+            masked.append("\0")
+        else:
+            masked.append(ch)
+        if ch in ")]":
+            depth -= 1
+        i += 1
+    text = "".join(masked)
+    best = None
+    for m in _WORD.finditer(text):
+        before = text[m.start() - 1] if m.start() else " "
+        after = text[m.end()] if m.end() < len(text) else " "
+        if before == "\0" or after == "\0" or after in _META_AFTER:
+            continue
+        if best is None or len(m.group()) > len(best):
+            best = m.group()
+    return best
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])(?:" + pattern + r")(?![a-z0-9])")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    order: int
+    phrase: R.Phrase
+    regex: re.Pattern[str]
+
+
+def _index(phrases) -> tuple[dict[str, tuple[_Compiled, ...]], tuple[_Compiled, ...]]:
+    by_word: dict[str, list[_Compiled]] = {}
+    always: list[_Compiled] = []
+    for order, phrase in enumerate(phrases):
+        compiled = _Compiled(order, phrase, _compile(phrase.pattern))
+        key = _key_word(phrase.pattern)
+        if key is None:
+            always.append(compiled)
+        else:
+            by_word.setdefault(key, []).append(compiled)
+    return {k: tuple(v) for k, v in by_word.items()}, tuple(always)
+
+
+_BY_WORD, _ALWAYS = _index(R.PHRASES)
+_SOFT_MARKERS = [re.compile(p) for p, _sample in R.SOFT_MARKERS]
+_RCPT_ECHO = re.compile("|".join(R.RCPT_STAGE_ECHO))
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str | None) -> str:
+    """Lower-case and fold whitespace: the form every pattern is written for."""
+    if not text:
+        return ""
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+def match_phrase(norm: str) -> R.Phrase | None:
+    """The highest-priority phrase rule matching normalised text, if any."""
+    if not norm:
+        return None
+    candidates = list(_ALWAYS)
+    for word in set(_WORD.findall(norm)):
+        rules = _BY_WORD.get(word)
+        if rules:
+            candidates.extend(rules)
+    candidates.sort(key=lambda c: c.order)
+    for c in candidates:
+        if c.regex.search(norm):
+            return c.phrase
+    return None
+
+
+# --- parsing a raw diagnostic -------------------------------------------------
+
+# "550 5.1.1 ...", "550-5.1.1 ...", "#550 5.2.3 ...", "smtp; 550 ...".
+_REPLY = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?:#?([245]\.\d{1,3}\.\d{1,3})(?![\d.]))?")
+_DSN = re.compile(r"(?<![\d.])#?([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_PREFIX = re.compile(r"^\s*(?:diagnostic-code:\s*)?(?:smtp|x-postfix|x-unix|dns)\s*;\s*", re.I)
+
+
+def parse_reply(text: str) -> tuple[int | None, str | None, str]:
+    """Pull the SMTP reply code and enhanced status code out of a diagnostic.
+
+    Handles bare replies, Postfix's "host ... said: 550-5.1.1 ..." and
+    "Diagnostic-Code: smtp; 552 5.2.2 ..." forms. Returns (code, dsn, text)
+    with the Diagnostic-Code prefix removed from text; code and dsn are None
+    when the text carries none.
+    """
+    if not text:
+        return None, None, ""
+    prefix = _PREFIX.match(text)
+    body = text.strip()[prefix.end() - (len(text) - len(text.lstrip())):] if prefix else text.strip()
+    code: int | None = None
+    dsn: str | None = None
+    # "X-Unix; 255" is a local mailer's exit status, not a reply code.
+    m = None if prefix and "unix" in prefix.group().lower() else _REPLY.search(body)
+    if m:
+        code = int(m.group(1))
+        dsn = m.group(2)
+    if dsn is None:
+        d = _DSN.search(body)
+        if d:
+            dsn = d.group(1)
+    return code, dsn, body
+
+
+_DATA_STAGE = re.compile(r"end of data|final data|after data|data command|\(data\)|after end of data")
+_RCPT_STAGE = re.compile(r"rcpt to|rcpt command|\[rcpt_to\]")
+
+
+def stage_of(norm: str) -> str | None:
+    """The SMTP stage the text says the reply came at: "rcpt", "data" or None."""
+    if _DATA_STAGE.search(norm):
+        return "data"
+    if _RCPT_STAGE.search(norm):
+        return "rcpt"
+    return None
+
+
+# --- deciding -----------------------------------------------------------------
+
+def _verdict(reason: str, transient: bool, rule: str, bounce_class: str | None = None) -> Verdict:
+    """Apply the class table: 4xx is always soft; soft reasons stay soft."""
+    if transient:
+        return Verdict(False, None, reason, rule)
+    cls = bounce_class or R.REASON_CLASS[reason]
+    if cls is None:
+        return Verdict(False, None, reason, rule)
+    return Verdict(True, cls, reason, rule)
+
+
+def _dsn_reason(dsn: str) -> tuple[str, str | None, str] | None:
+    """(reason, class override, rule) for an enhanced status code, if known."""
+    try:
+        _cls, subject, detail = dsn.split(".")
+        number = int(detail)
+    except ValueError:
+        return None
+    key = f"{subject}.{number}"
+    found = R.DSN_CODES.get(key)
+    if found:
+        return found[0], found[1], f"dsn:{dsn}"
+    for subj, low, high, reason in R.DSN_RANGES:
+        if subj == subject and low <= number <= high:
+            return reason, None, f"dsn-range:{dsn[0]}.{subject}.{low}-{high}"
+    if number == 0:
+        # X.Y.0 only names the subject; X.0.0 says nothing at all.
+        return None if subject == "0" else _subject(subject, dsn)
+    return _subject(subject, dsn)
+
+
+def _subject(subject: str, dsn: str) -> tuple[str, str | None, str] | None:
+    reason = R.DSN_SUBJECTS.get(subject)
+    if reason is None:
+        return None
+    return reason, None, f"dsn-subject:{dsn[0]}.{subject}.x"
+
+
+@lru_cache(maxsize=65536)
+def _classify(code: int | None, dsn: str | None, text: str | None,
+              stage: str | None, hint: str | None) -> Verdict:
+    norm = normalise(text)
+    if dsn and not re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", dsn):
+        dsn = None
+    transient = (code is not None and 400 <= code < 500) or (dsn is not None and dsn[0] == "4")
+    if (code is not None and code < 400) or (dsn is not None and dsn[0] == "2"):
+        return Verdict(False, None, "unknown", f"reply-class:{code or dsn}:not-a-failure")
+
+    # 1. The text.
+    phrase = match_phrase(norm)
+    if phrase is not None:
+        reason, cls, rule = phrase.reason, phrase.bounce_class, phrase.name
+        if (rule in R.DATA_STAGE_FILTERED and (stage or stage_of(norm)) == "data"
+                and not (dsn and dsn.startswith("5.1.")) and not _RCPT_ECHO.search(norm)):
+            reason, rule = "policy", rule + "+stage:data"
+        verdict = _verdict(reason, transient, rule, cls)
+        if verdict.hard and any(m.search(norm) for m in _SOFT_MARKERS):
+            return Verdict(False, None, reason, rule + "+says-temporary")
+        return verdict
+
+    # 2. The enhanced status code.
+    if dsn:
+        found = _dsn_reason(dsn)
+        if found is not None:
+            reason, cls, rule = found
+            return _verdict(reason, transient, rule, cls)
+
+    # 3. A sender's own hard/soft label (ESP bounce type).
+    if hint in ("hard", "soft") and not transient:
+        if hint == "hard":
+            return Verdict(True, R.PERMANENT, "unknown", "hint:hard")
+        return Verdict(False, None, "unknown", "hint:soft")
+
+    # 4. The reply code, then its class.
+    if code is not None:
+        reason = R.REPLY_CODES.get(code)
+        if reason is not None:
+            return _verdict(reason, transient, f"reply-code:{code}")
+        return _verdict("unknown", transient, f"reply-class:{code // 100}xx")
+    if dsn:
+        return _verdict("unknown", transient, f"reply-class:{dsn[0]}xx")
+    return Verdict(False, None, "unknown", "no-information")
+
+
+def classify(smtp_code: int | None, dsn: str | None, text: str | None, *,
+             stage: str | None = None, hint: str | None = None) -> Verdict:
+    """Classify one failed delivery (SPEC §2a).
+
+    `stage` is "rcpt" or "data" when the log says which command the reply
+    answered; `hint` is a sender's own "hard"/"soft" label, used only when the
+    text and the codes decide nothing.
+    """
+    if isinstance(smtp_code, str):
+        smtp_code = int(smtp_code) if smtp_code.isdigit() else None
+    if hint:
+        hint = {"permanent": "hard", "transient": "soft", "undetermined": None}.get(hint.lower(), hint.lower())
+    return _classify(smtp_code, dsn or None, text or None, stage, hint)
+
+
+def classify_text(text: str, *, hint: str | None = None) -> Verdict:
+    """Classify a raw diagnostic ("550 5.1.1 <x@y>: User unknown")."""
+    code, dsn, body = parse_reply(text)
+    return classify(code, dsn, body, hint=hint)
+
+
+assert set(R.REASON_CLASS) == set(REASONS), "bounce_rules.REASON_CLASS must cover events.REASONS"
