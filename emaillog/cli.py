@@ -183,7 +183,7 @@ def person(
 ):
     """A person's status (suppressed? pending retries?) and activity log, newest first."""
     from .events import person_of
-    from .state import StateQueries, inclusive_until
+    from .state import StateQueries
     g: Globals = ctx.obj
     store = g.store()
     address = person_of(email)
@@ -191,7 +191,7 @@ def person(
     queries = StateQueries(store, g.config())
     sups = queries.suppressions(at_iso, person=address)
     pending = queries.retries(at_iso, person=address)
-    rows = store.events(person=address, until=inclusive_until(at_iso), newest_first=True)
+    rows = store.events(person=address, through=at_iso, newest_first=True)
     if json_out:
         from .output import write_json
         write_json({"person": address, "at": at_iso, "suppressed": bool(sups),
@@ -432,9 +432,7 @@ def main() -> None:
     from .timestamps import TimestampError
 
     try:
-        code = app(standalone_mode=False)
-        if isinstance(code, int):
-            sys.exit(code)
+        app()  # click itself reports usage errors (exit 2) and --help
     except Fatal as exc:
         _fail(str(exc), exc.code)
     except LockTimeout as exc:
@@ -452,27 +450,10 @@ def main() -> None:
         _fail("interrupted; everything up to the last committed batch is stored", 130)
     except OSError as exc:
         _fail(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_FAIL)
-    except _click_exceptions() as exc:
-        _handle_click(exc)
     except Exception as exc:  # noqa: BLE001 - never a traceback for users
         if os.environ.get("EMAILLOG_DEBUG"):
             raise
         _fail(f"internal error: {exc!r} (run with EMAILLOG_DEBUG=1 for details, and please report it)", EXIT_FAIL)
-
-
-def _click_exceptions():
-    import click
-    return (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort)
-
-
-def _handle_click(exc) -> None:
-    import click
-    if isinstance(exc, click.exceptions.Exit):
-        sys.exit(exc.exit_code)
-    if isinstance(exc, click.exceptions.Abort):
-        _fail("aborted", EXIT_FAIL)
-    exc.show()
-    sys.exit(exc.exit_code)
 
 
 def _fail(message: str, code: int) -> None:

@@ -150,11 +150,11 @@ class StateQueries:
         self.config = config
 
     def suppressions(self, at: str, *, person: str | None = None) -> list[Suppression]:
-        rows = self.store.events(person=person, types=list(SUPPRESSING_TYPES), until=inclusive_until(at))
+        rows = self.store.events(person=person, types=list(SUPPRESSING_TYPES), through=at)
         return active_suppressions(rows, at, self.config)
 
     def retries(self, at: str, *, person: str | None = None, include_given_up: bool = False) -> list[Retry]:
-        soft = self.store.events(person=person, types=[SOFT_BOUNCED], until=inclusive_until(at))
+        soft = self.store.events(person=person, types=[SOFT_BOUNCED], through=at)
         sends = sorted({r["send"] for r in soft if r.get("send")})
         resolutions = self.store.send_resolutions(sends, (DELIVERED, HARD_BOUNCED))
         return retries(soft, resolutions, at, self.config, include_given_up=include_given_up)
@@ -163,7 +163,3 @@ class StateQueries:
         """What stops `campaign` mailing `person` at `at` (empty: go ahead)."""
         return [s for s in self.suppressions(at, person=person) if s.applies_to(campaign)]
 
-
-def inclusive_until(at: str) -> str:
-    """An exclusive bound that still includes events stamped exactly `at`."""
-    return at[:-1] + ".5Z"

@@ -211,7 +211,8 @@ class Store:
 
     # -- queries -----------------------------------------------------------
     def events(self, *, person=None, campaign=None, types=None, since=None, until=None,
-               newest_first=False, limit=None) -> list[dict]:
+               through=None, newest_first=False, limit=None) -> list[dict]:
+        """Events matching the filters: `since` <= ts < `until`, ts <= `through`."""
         where, args = [], []
         if person:
             where.append("person = ?")
@@ -228,6 +229,9 @@ class Store:
         if until:
             where.append("ts < ?")
             args.append(until)
+        if through:
+            where.append("ts <= ?")
+            args.append(through)
         order = "DESC" if newest_first else "ASC"
         sql = (f"SELECT {', '.join(JSON_FIELDS)}, scope, until, send FROM events"
                + (f" WHERE {' AND '.join(where)}" if where else "")

@@ -1,0 +1,174 @@
+"""Ingestion mechanics on a genuine Postfix capture: idempotent, incremental,
+rotation-aware, and bad input is counted, never a crash."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+
+import pytest
+
+from conftest import LOGS
+
+SCENARIO = LOGS / "postfix" / "scenario.log"
+
+
+@pytest.fixture
+def lines():
+    if not SCENARIO.exists():
+        pytest.skip("capture not present")
+    return SCENARIO.read_bytes().splitlines(keepends=True)
+
+
+def fingerprint(store):
+    """Everything an event says, minus ids and file positions."""
+    return sorted((e["type"], e["person"], e["campaign"], e["ts"], e["attempts"], e["reason"],
+                   e["bounce_class"], e["message_id"], e["last_attempt"]) for e in store.events())
+
+
+def one_shot(tmp_path, lines, ingest_fn=None):
+    from conftest import run_ingest
+    whole = tmp_path / "whole" / "mail.log"
+    whole.parent.mkdir()
+    whole.write_bytes(b"".join(lines))
+    store, _ = run_ingest(tmp_path / "whole.db", [whole])
+    try:
+        return fingerprint(store)
+    finally:
+        store.close()
+
+
+def test_same_file_three_times_adds_nothing(tmp_path, lines, ingest):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines))
+    store, first = ingest([log])
+    assert sum(first.events_added.values()) > 0
+    for _ in range(2):
+        store, again = ingest([log])
+        assert sum(again.events_added.values()) == 0
+        assert again.lines_read == 0  # nothing new: not even read
+    assert fingerprint(store) == one_shot(tmp_path, lines)
+
+
+def test_forgotten_positions_still_add_no_duplicates(tmp_path, lines, ingest):
+    """Event keys alone keep a re-read idempotent (e.g. a copy of the file)."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines))
+    store, _ = ingest([log])
+    before = fingerprint(store)
+    copy = tmp_path / "copy" / "mail.log"
+    copy.parent.mkdir()
+    copy.write_bytes(b"".join(lines))
+    store.conn.execute("DELETE FROM files")
+    store, again = ingest([copy])
+    assert again.lines_read == len(lines)
+    assert sum(again.events_added.values()) == 0
+    assert fingerprint(store) == before
+
+
+def test_appended_lines_only_are_read_and_split_messages_are_joined(tmp_path, lines, ingest):
+    log = tmp_path / "mail.log"
+    cut = len(lines) // 2 + 3  # mid-message: a queue id's lines fall in both runs
+    log.write_bytes(b"".join(lines[:cut]))
+    ingest([log])
+    with open(log, "ab") as f:
+        f.write(b"".join(lines[cut:]))
+    store, second = ingest([log])
+    assert second.lines_read == len(lines) - cut
+    assert fingerprint(store) == one_shot(tmp_path, lines)
+
+
+def test_rotation_rename_gzip_and_new_file(tmp_path, lines, ingest):
+    logdir = tmp_path / "log"
+    logdir.mkdir()
+    a, b, c = len(lines) // 3, 2 * len(lines) // 3, len(lines)
+    (logdir / "mail.log").write_bytes(b"".join(lines[:a]))
+    ingest([logdir])
+    with open(logdir / "mail.log", "ab") as f:  # more lines, then logrotate
+        f.write(b"".join(lines[a:b]))
+    os.rename(logdir / "mail.log", logdir / "mail.log.1")
+    with open(logdir / "mail.log.1", "rb") as src, gzip.open(logdir / "mail.log.1.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.remove(logdir / "mail.log.1")
+    (logdir / "mail.log").write_bytes(b"".join(lines[b:c]))
+    older = (logdir / "mail.log").stat().st_mtime - 60
+    os.utime(logdir / "mail.log.1.gz", (older, older))
+    store, second = ingest([logdir])
+    assert second.lines_read == c - a  # the rotated part's new tail, and the new file
+    assert fingerprint(store) == one_shot(tmp_path, lines)
+
+
+def test_a_partial_last_line_waits_for_its_newline(tmp_path, lines, ingest):
+    log = tmp_path / "mail.log"
+    last = lines[-1].rstrip(b"\n")
+    log.write_bytes(b"".join(lines[:-1]) + last[:20])
+    _, first = ingest([log])
+    assert first.lines_read == len(lines) - 1
+    with open(log, "ab") as f:
+        f.write(last[20:] + b"\n")
+    _, second = ingest([log])
+    assert second.lines_read == 1
+
+
+def test_copytruncate_starts_over(tmp_path, lines, ingest):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines))
+    ingest([log])
+    log.write_bytes(b"".join(lines[-5:]))  # truncated, new text from offset 0
+    _, again = ingest([log])
+    assert again.lines_read == 5
+
+
+def test_truncated_gzip_ingests_what_is_there_and_says_so(tmp_path, lines, ingest):
+    data = gzip.compress(b"".join(lines))
+    broken = tmp_path / "mail.log.2.gz"
+    broken.write_bytes(data[: len(data) // 2])
+    store, summary = ingest([broken])
+    assert 0 < summary.lines_read < len(lines)
+    assert any("compressed data ends early" in p["message"] for p in summary.problems)
+    assert store.events()
+
+
+def test_binary_and_unknown_files_in_a_directory_are_warnings(tmp_path, lines, ingest):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "mail.log").write_bytes(b"".join(lines))
+    (d / "core.bin").write_bytes(b"\x7fELF\x00\x01\x02" * 100)
+    (d / "notes.txt").write_text("shopping list\nmilk\n")
+    store, summary = ingest([d])
+    assert summary.files_read == 1
+    messages = " ".join(p["message"] for p in summary.problems)
+    assert "binary file" in messages and "not a log format we know" in messages
+    assert not summary.failed
+
+
+def test_explicit_missing_file_is_an_error(tmp_path, ingest):
+    _, summary = ingest([tmp_path / "nope.log"])
+    assert summary.failed
+    assert "no such file" in summary.problems[0]["message"]
+
+
+def test_unreadable_file_is_reported(tmp_path, lines, ingest, monkeypatch):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines))
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(log))
+
+    monkeypatch.setattr("emaillog.inputs.open", denied, raising=False)
+    _, summary = ingest([log])
+    assert summary.failed
+    assert "Permission denied" in summary.problems[0]["message"]
+
+
+def test_invalid_utf8_and_huge_lines(tmp_path, lines, ingest):
+    log = tmp_path / "mail.log"
+    bad = [line.replace(b"example", b"ex\xff\xfeample") for line in lines[:40]]
+    huge = b"Nov 28 17:47:06 mx1 postfix/smtpd[1]: " + b"A" * (1 << 20) + b"\n"
+    log.write_bytes(b"".join(bad) + huge)
+    store, summary = ingest([log])
+    assert summary.lines_read == 41
+    assert summary.rejected == 1
+    assert "longer than" in store.rejects()[0]["why"]
+    assert any("\ufffd" in e["person"] for e in store.events())
