@@ -91,13 +91,22 @@ _OVERRIDES = (
         (r"recipient preferences", "550 5.1.1 RCP-P2 http://postmaster.facebook.com/response_codes#rcp Refused due to recipient preferences", "facebook"),
         (r"blocked senders list", "550 5.7.1 The sender is on the recipient's blocked senders list"),
         (r"rejected by recipients?", "550 Mail is rejected by recipients", "tencent"),
+        (r"user reject(?:ed)?", "550 5.1.2 User reject"),
+    ])
+    + _rules("system", [
+        (r"duplicate header", "554 Transaction failed: Duplicate header 'DKIM-Signature'.", "ses"),
+    ], bounce_class=TECHNICAL)
+    + _rules("dns_tempfail", [
+        (r"host not found, try again", "Host or domain name not found. Name service error for name=example.com type=MX: Host not found, try again", "postfix"),
     ])
     + _rules("spam_content", [
         (r"spam classification", "550 Your email to group x@example.com was rejected due to spam classification", "google-groups"),
     ])
     + _rules("blocklisted", [
         (r"too many invalid recipients", "554 too many invalid recipients from 192.0.2.1", "cox"),
-        (r"ip frequency limited .*? blocked ip", "550 Ip frequency limited [... Blocked IP 192.0.2.22]", "tencent"),
+        (r"unusual rate of unsolicited mail", "550-5.7.1 Our system has detected an unusual rate of unsolicited mail originating from your IP address.", "gmail"),
+        (r"(?:low|poor|bad) (?:email )?reputation", "550 5.7.1 Our system has detected that this message is likely suspicious due to the very low reputation of the sending IP address.", "gmail"),
+        (r"reputation", "451 4.7.650 The mail server [192.0.2.25] has been temporarily rate limited due to IP reputation.", "microsoft"),
     ])
 )
 
@@ -105,7 +114,7 @@ _RATE_LIMITED = _rules("rate_limited", [
     (r"rate limit(?:ed|ing)?", "421 4.7.0 [IP] Our system has detected an unusual rate limit exceeded for this IP"),
     (r"rate that prevents", "550 5.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.", "gmail"),
     (r"receiving mail too quickly", "450 4.2.1 The user you are trying to contact is receiving mail too quickly.", "gmail"),
-    (r"unusual rate of (?:unsolicited )?mail", "421 4.7.28 Gmail has detected an unusual rate of mail originating from your IP address", "gmail"),
+    (r"unusual rate of mail", "421 4.7.28 Gmail has detected an unusual rate of mail originating from your IP address", "gmail"),
     (r"too many (?:recipients|rcpt)", "552 Too many recipients"),
     (r"too many (?:messages|mails|emails)", "421 4.7.0 Too many messages from this IP, try later"),
     (r"too many (?:connections|sessions|concurrent)", "421 Too many connections from your IP"),
@@ -136,6 +145,7 @@ _GREYLISTED = _rules("greylisted", [
     (r"gr[ae]y-?list(?:ed|ing)?", "450 4.2.0 <x@y>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.com.html", "postgrey"),
     (r"come back later", "451 Please come back later", "mimecast"),
     (r"not yet authorized to deliver", "451 4.7.1 not yet authorized to deliver mail from <a@b> to <c@d>"),
+    (r"gl01", "421 4.7.0 [GL01] Message from 192.0.2.1 temporarily deferred - 4.16.50", "yahoo"),
     (r"deferred for (?:\d+ )?(?:seconds|minutes)", "451 4.7.1 Deferred for 300 seconds"),
 ])
 
@@ -173,7 +183,6 @@ _TECHNICAL_SYSTEM = _rules("system", [
     (r"not rfc ?5322 compliant", "550 5.7.1 This message is not RFC 5322 compliant. There are multiple Subject headers.", "gmail"),
     (r"not rfc compliant", "554 5.7.9 Headers are not RFC compliant", "yahoo"),
     (r"multiple addresses in from", "550 5.7.1 Messages with multiple addresses in From: header are not accepted.", "gmail"),
-    (r"duplicate header", "554 Transaction failed: Duplicate header 'DKIM-Signature'.", "ses"),
     (r"multiple (?:subject|from|date|message-id|to) headers", "550 5.7.1 There are multiple Subject headers"),
     (r"bare (?:lf|line ?feeds?)", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds", "microsoft"),
     (r"barelinefeedsareillegal", "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal", "microsoft"),
@@ -280,6 +289,7 @@ _MAILBOX_DISABLED = _rules("mailbox_disabled", [
     (r"disabled (?:recipient|user|account|mailbox)", "525 5.7.13 Disabled recipient address"),
     (r"(?:user|recipient) account (?:is )?(?:disabled|expired)", "550 5.2.1 Recipient account is disabled"),
     (r"no longer (?:active|valid|in use|available|exists)", "550 5.1.1 This address is no longer valid", "yahoo"),
+    (r"(?:user|account|mailbox) (?:\S+ )?(?:temporar(?:y|ily) )?locked", "550 5.7.1 Recipient address rejected: User ann temporary locked. Please try again later!"),
     (r"deactivated mailbox", "550 Mailbox unavailable: x@qq.com is a deactivated mailbox", "tencent"),
     (r"inactive (?:email address|mailbox|account|user)", "550 5.1.1 <x@icloud.com>: inactive email address", "icloud"),
     (r"mailbox (?:is )?(?:inactive|disabled|suspended|frozen|locked)", "550 Mailbox is frozen."),
@@ -304,6 +314,7 @@ _HAS_MOVED = _rules("has_moved", [
 ])
 
 _BAD_DOMAIN = _rules("bad_domain", [
+    (r"host not found", "DNS; Host not found"),
     (r"host unknown", "550 5.1.2 <x@y>... Host unknown (Name server: y: host not found)", "sendmail"),
     (r"(?:no such|unknown|invalid) domain", "550 5.1.7 No such domain neko.example.com"),
     (r"domain (?:name )?(?:does not exist|doesn't exist|not found|not exist)", "Domain does not exist"),
@@ -319,7 +330,7 @@ _BAD_DOMAIN = _rules("bad_domain", [
     (r"bad destination system address", "550 5.1.2 Bad destination system address"),
     (r"no mx (?:record|host)", "550 5.1.2 No MX record for domain"),
     (r"mx (?:record )?lookup failed permanently", "550 5.1.2 MX lookup failed permanently"),
-    (r"unrouteable (?:address|domain)", "550 Unrouteable address", "exim"),
+    (r"unrouteable domain", "550 Unrouteable domain", "exim"),
     (r"all relevant mx records point to non-existent hosts", "all relevant MX records point to non-existent hosts", "exim"),
     (r"domain (?:has )?(?:expired|been parked|is parked)", "550 5.1.2 domain has expired"),
 ])
@@ -332,7 +343,7 @@ _USER_UNKNOWN = _rules("user_unknown", [
     (r"exrecipnotfound", "550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found", "microsoft"),
     (r"user unknown", "550 5.1.1 <x@y>: Recipient address rejected: User unknown in local recipient table", "postfix"),
     (r"unknown user", "550 Unknown user x@y"),
-    (r"unknown (?:local[- ]part|recipient|address|mailbox|alias)", "550 5.1.1 Unknown recipient"),
+    (r"unknown (?:local[- ]part|recipient|address|mailbox|alias)(?! error)", "550 5.1.1 Unknown recipient"),
     (r"unknown or illegal (?:user|alias)", "550 5.1.1 unknown or illegal alias: x@icloud.com", "icloud"),
     (r"no such (?:user|recipient|mailbox|account|address|person)", "550 5.1.1 No such user here"),
     (r"(?:user|recipient|mailbox|address|account|addressee) (?:was )?not found", "550 5.1.1 Recipient not found"),
@@ -349,8 +360,7 @@ _USER_UNKNOWN = _rules("user_unknown", [
     (r"(?:doesn't|does not) have an? \S+ account", "554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0]", "yahoo"),
     (r"not (?:a )?(?:valid|known) (?:user|recipient|mailbox)", "550 not a valid user"),
     (r"no valid recipients?", "554 5.5.1 Error: no valid recipients"),
-    (r"address rejected(?:\.|$)", "550 #5.1.0 Address rejected."),
-    (r"recipient address rejected(?:\.|$)", "550 <x@y>: Recipient address rejected."),
+    (r"address rejected(?! ?:)", "550 5.1.1 Address rejected kijitora@example.co.jp"),
     (r"recipient rejected", "550 recipient rejected", "cox"),
     (r"illegal user", "553 5.1.1 unknown or illegal user: x@y"),
     (r"destinataire invalide", "550 5.1.1 Adresse d au moins un destinataire invalide. Invalid recipient. OFR_416 [416]", "orange"),
@@ -362,6 +372,7 @@ _USER_UNKNOWN = _rules("user_unknown", [
     (r"answer=6596", "550 5.1.1 http://support.google.com/mail/bin/answer.py?answer=6596 - gsmtp", "gmail"),
     (r"invalid x\.400 address", "550 5.1.2 Invalid X.400 address", "microsoft"),
     (r"(?:remote server returned )?unknown recipient or mailbox unavailable", "550 5.1.351 Remote server returned unknown recipient or mailbox unavailable", "exchange"),
+    (r"unrouteable address", "550 Unrouteable address", "exim"),
     (r"no such local user", "550 No such local user"),
     (r"not listed in (?:domino )?directory", "550 5.1.1 User not listed in Domino directory", "domino"),
     (r"mailbox (?:name )?not allowed", "553 5.1.1 Requested action not taken: mailbox name not allowed"),
@@ -372,7 +383,7 @@ _BLOCKLISTED = _rules("blocklisted", [
     (r"blocked using", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net", "postfix"),
     (r"(?:black|block|deny|ban)[- ]?list(?:ed)?", "550 5.7.1 IP address blacklisted by recipient"),
     (r"listed (?:in|on|at|by) (?:the )?\S*(?:bl|rbl|spamcop|barracuda|sorbs|uceprotect|spamhaus)\S*", "550 Your IP is listed in b.barracudacentral.org"),
-    (r"dnsbl", "554 Blocked - see https://support.proofpoint.com/dnsbl-lookup.cgi?ip=192.0.2.225", "proofpoint"),
+    (r"dnsbls?", "554 Blocked - see https://support.proofpoint.com/dnsbl-lookup.cgi?ip=192.0.2.225", "proofpoint"),
     (r"rbl", "554 RBL Reject.", "godaddy"),
     (r"barracuda", "554 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation", "barracuda"),
     (r"spamcop", "551 Server access forbidden by your IP 192.0.2.2 websites spamcop.net, mailspike.net for removal"),
@@ -382,8 +393,6 @@ _BLOCKLISTED = _rules("blocklisted", [
     (r"s3150", "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).", "microsoft"),
     (r"s3140", "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. (S3140)", "microsoft"),
     (r"(?:client host|ip|address|host|server|sender) (?:\S+ )?(?:is )?blocked", "550 mwinf5c04 ME Adresse IP source bloquee pour incident de spam. Client host blocked for spamming issues. OFR006_102", "orange"),
-    (r"(?:low|poor|bad) (?:email )?reputation", "550 5.7.1 Our system has detected that this message is likely suspicious due to the very low reputation of the sending IP address.", "gmail"),
-    (r"reputation", "550 5.7.1 Connections from 192.0.2.2 are being rejected due to a poor email reputation score."),
     (r"(?:spamming|spam) (?:issues|source|origin|activity|abuse)", "550 Client host blocked for spamming issues"),
     (r"spam abuse detected", "550 5.7.501 Access denied, spam abuse detected", "microsoft"),
     (r"ip (?:address )?(?:\S+ )?(?:has been |is |was )?(?:blocked|banned|rejected|blacklisted|not allowed|refused)", "550 Access from ip address 192.0.2.1 blocked."),
@@ -529,6 +538,7 @@ _SYSTEM = _rules("system", [
     (r"insufficient system storage", "452 4.3.1 Insufficient system storage"),
     (r"insufficient (?:system )?(?:resources|permission)", "452 4.3.1 Insufficient system resources"),
     (r"mailer error", "554 5.3.0 unknown mailer error 255"),
+    (r"temporarily rejected", "451-4.3.0 Mail server temporarily rejected message.", "gmail"),
     (r"queue file write error", "451 4.3.0 Error: queue file write error", "postfix"),
     (r"transaction failed", "554 Transaction failed"),
     (r"ldap", "Unable to contact LDAP server. (#4.4.3)"),
@@ -556,8 +566,8 @@ _POLICY_GENERIC = _rules("policy", [
 ])
 
 PHRASES: tuple[Phrase, ...] = tuple(
-    _OVERRIDES + _RATE_LIMITED + _GREYLISTED + _MAILBOX_FULL + _TECHNICAL_SYSTEM
-    + _MESSAGE_TOO_LARGE + _RELAY_DENIED + _AUTH_FAILURE + _POLICY_SENDER
+    _OVERRIDES + _AUTH_FAILURE + _RATE_LIMITED + _GREYLISTED + _MAILBOX_FULL
+    + _TECHNICAL_SYSTEM + _MESSAGE_TOO_LARGE + _RELAY_DENIED + _POLICY_SENDER
     + _MAILBOX_DISABLED + _HAS_MOVED + _BAD_DOMAIN + _USER_UNKNOWN
     + _BLOCKLISTED + _SPAM_CONTENT + _POLICY + _TLS + _EXPIRED + _CONNECTION
     + _DNS_TEMPFAIL + _SYSTEM + _POLICY_GENERIC
@@ -571,6 +581,10 @@ SOFT_MARKERS: tuple[tuple[str, str], ...] = (
     (r"temporar(?:y|ily)", "550 The account is temporarily suspended"),
     (r"essayer plus tard", "550 5.5.0 Service refuse. Veuillez essayer plus tard."),
 )
+
+#: Reasons about the address itself: a "try again later" elsewhere in the
+#: text (often another reply the MTA quoted alongside) does not soften them.
+FINAL_REASONS = frozenset({"user_unknown", "bad_domain", "has_moved"})
 
 #: The generic user-unknown wordings that some receivers (Japanese mobile
 #: carriers, filtering appliances) also send after end of DATA when a
@@ -720,5 +734,7 @@ REPLY_CODES: dict[int, str] = {
     551: "has_moved",       # user not local; please try <forward-path>
     552: "mailbox_full",    # exceeded storage allocation
     553: "user_unknown",    # mailbox name not allowed
+    521: "bad_domain",      # RFC 7504: host does not accept mail
+    556: "bad_domain",      # RFC 7504: domain does not accept mail
     554: "unknown",         # transaction failed
 }

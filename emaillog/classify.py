@@ -52,13 +52,13 @@ def _key_word(pattern: str) -> str | None:
             masked.append("\0\0")
             i += 2
             continue
-        if ch in "([":
+        if ch in "([{":
             depth += 1
         if depth or ch in "|.^$":
             masked.append("\0")
         else:
             masked.append(ch)
-        if ch in ")]":
+        if ch in ")]}":
             depth -= 1
         i += 1
     text = "".join(masked)
@@ -160,16 +160,27 @@ def parse_reply(text: str) -> tuple[int | None, str | None, str]:
     return code, dsn, body
 
 
-_DATA_STAGE = re.compile(r"end of data|final data|after data|data command|\(data\)|after end of data")
-_RCPT_STAGE = re.compile(r"rcpt to|rcpt command|\[rcpt_to\]")
+# How MTAs say which command a reply answered: Postfix "(in reply to RCPT TO
+# command)", Exim "SMTP error from remote mail server after MAIL FROM:",
+# qmail/others "did not like our final DATA", "refused to talk to me".
+_STAGES = (
+    ("data", re.compile(r"end of data|final data|after data|data command|\(data\)|text command")),
+    ("rcpt", re.compile(r"rcpt to|rcpt command|\[rcpt_to\]|does not like recipient")),
+    ("mail", re.compile(r"(?:after|reply to) mail from|mail from command|sender was rejected|\[mail_from\]")),
+    ("connect", re.compile(r"refused to talk to me|initial connection|after (?:ehlo|helo)|(?:ehlo|helo) command"
+                           r"|while performing the (?:ehlo|helo)|my name was rejected")),
+)
+# Before RCPT TO the receiver has not seen the recipient: nothing it says
+# there is about the person's address.
+_SENDER_STAGES = {"mail", "connect", "helo", "ehlo"}
 
 
 def stage_of(norm: str) -> str | None:
-    """The SMTP stage the text says the reply came at: "rcpt", "data" or None."""
-    if _DATA_STAGE.search(norm):
-        return "data"
-    if _RCPT_STAGE.search(norm):
-        return "rcpt"
+    """The SMTP stage the text says the reply came at ("rcpt", "data",
+    "mail", "connect"), or None."""
+    for stage, pattern in _STAGES:
+        if pattern.search(norm):
+            return stage
     return None
 
 
@@ -222,15 +233,26 @@ def _classify(code: int | None, dsn: str | None, text: str | None,
     if (code is not None and code < 400) or (dsn is not None and dsn[0] == "2"):
         return Verdict(False, None, "unknown", f"reply-class:{code or dsn}:not-a-failure")
 
+    stage = (stage or stage_of(norm) or "").lower() or None
+    verdict = _decide(code, dsn, norm, stage, hint, transient)
+    if verdict.bounce_class == R.PERMANENT and stage in _SENDER_STAGES:
+        # e.g. "550 5.1.7 No such domain" in reply to MAIL FROM: our sender's domain.
+        return Verdict(True, R.SPAM_BLOCK, "policy", f"{verdict.rule}+stage:{stage}")
+    return verdict
+
+
+def _decide(code: int | None, dsn: str | None, norm: str, stage: str | None,
+            hint: str | None, transient: bool) -> Verdict:
     # 1. The text.
     phrase = match_phrase(norm)
     if phrase is not None:
         reason, cls, rule = phrase.reason, phrase.bounce_class, phrase.name
-        if (rule in R.DATA_STAGE_FILTERED and (stage or stage_of(norm)) == "data"
+        if (rule in R.DATA_STAGE_FILTERED and stage == "data"
                 and not (dsn and dsn.startswith("5.1.")) and not _RCPT_ECHO.search(norm)):
             reason, rule = "policy", rule + "+stage:data"
         verdict = _verdict(reason, transient, rule, cls)
-        if verdict.hard and any(m.search(norm) for m in _SOFT_MARKERS):
+        if (verdict.hard and reason not in R.FINAL_REASONS
+                and any(m.search(norm) for m in _SOFT_MARKERS)):
             return Verdict(False, None, reason, rule + "+says-temporary")
         return verdict
 
