@@ -7,6 +7,7 @@ the repository, ../shared/corpus/bounces) is absent.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ TOOL = Path(__file__).resolve().parent.parent / "tools" / "sisimai_agreement.py"
 def _tool():
     spec = importlib.util.spec_from_file_location("sisimai_agreement", TOOL)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
     return module
 
