@@ -40,6 +40,8 @@ class MessageState:
     email: str | None = None
     is_notice: bool = False
     sent_to: list[str] = field(default_factory=list)
+    # people delivered or hard-bounced: an expiry no longer concerns them
+    settled: list[str] = field(default_factory=list)
     # person -> [attempts, first soft-bounce ts (ISO)]
     soft: dict[str, list] = field(default_factory=dict)
 
@@ -160,6 +162,7 @@ class Correlator:
         if fact.outcome == "accepted":  # an ESP took the message: sent, nothing more yet
             return events
         if fact.outcome == "delivered":
+            state.settled.append(person)
             code, dsn, _ = parse_reply(fact.detail or "")
             events.append(self._event(state, fact, person, DELIVERED, fact.ts,
                                       smtp_code=code, dsn=fact.dsn or dsn, detail=fact.detail))
@@ -170,6 +173,8 @@ class Correlator:
             events.append(self._soft(state, fact, person, "expired", code, dsn))
             return events
         verdict = classify(code, dsn, text, stage=fact.stage, hint=fact.hint)
+        if fact.outcome == "bounced":
+            state.settled.append(person)  # the MTA will not try again
         if fact.outcome == "bounced" and verdict.hard:
             events.append(self._event(state, fact, person, HARD_BOUNCED, fact.ts,
                                       bounce_class=verdict.bounce_class, reason=verdict.reason,
@@ -196,6 +201,8 @@ class Correlator:
         self.dirty.add(fact.key)
         events = []
         for person, (attempts, first) in state.soft.items():
+            if person in state.settled:
+                continue
             events.append(self._event(
                 state, fact, person, SOFT_BOUNCED, _from_iso(first), reason="expired",
                 detail="the MTA gave up after its retries (expired)",

@@ -67,6 +67,14 @@ def person_of(address: str | None) -> str | None:
     return address.lower() or None
 
 
+def message_id_of(text: str | None) -> str | None:
+    """A Message-ID in its RFC 5322 form, `<left@right>`, however logged."""
+    if not text:
+        return None
+    text = text.strip().strip("<>").strip()
+    return f"<{text}>" if text else None
+
+
 @dataclass
 class Event:
     """One row of a person's activity history (SPEC §4 event JSON).

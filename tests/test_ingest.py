@@ -23,8 +23,8 @@ def lines():
 
 def fingerprint(store):
     """Everything an event says, minus ids and file positions."""
-    return sorted((e["type"], e["person"], e["campaign"], e["ts"], e["attempts"], e["reason"],
-                   e["bounce_class"], e["message_id"], e["last_attempt"]) for e in store.events())
+    return sorted(repr((e["type"], e["person"], e["campaign"], e["ts"], e["attempts"], e["reason"],
+                        e["bounce_class"], e["message_id"], e["last_attempt"])) for e in store.events())
 
 
 def one_shot(tmp_path, lines, ingest_fn=None):

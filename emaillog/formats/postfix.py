@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ..events import Attempt, MessageDone, MessageExpired, MessageSeen, Reject, Skip
+from ..events import Attempt, message_id_of, MessageDone, MessageExpired, MessageSeen, Reject, Skip
 from .context import ParseContext
 from .syslog import HEADER, stamp
 
@@ -135,7 +135,7 @@ class Parser:
             return [Skip("qmgr line")]
         if rest.startswith("message-id="):
             m = _MESSAGE_ID.match(rest)
-            return [MessageSeen(key, ts, NAME, host=host, queue_id=qid, message_id=m.group("mid") or None)]
+            return [MessageSeen(key, ts, NAME, host=host, queue_id=qid, message_id=message_id_of(m.group("mid")))]
         if rest.startswith(("info: header ", "warning: header ")):
             return self._header(rest, key, ts, host, qid)
         if service == "bounce":
