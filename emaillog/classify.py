@@ -36,16 +36,17 @@ _WORD = re.compile(r"[a-z0-9]+")
 _META_AFTER = set("?*+{")
 
 
-def _key_word(pattern: str) -> str | None:
-    """The longest word the pattern cannot match without, or None.
+def _key_words(pattern: str) -> tuple[str, ...] | None:
+    """Words of which the pattern cannot match without at least one, or None.
 
-    A word counts only if it stands outside every group and character class,
-    is bounded on both sides by literal non-word characters (or the pattern's
-    edge, which `_compile` anchors at word boundaries) and has no quantifier.
+    Either one literal word standing outside every group and class, bounded
+    on both sides by literal non-word characters (or the pattern's edge, which
+    `_compile` anchors at word boundaries) and carrying no quantifier; or,
+    failing that, the alternatives of a plain group such as
+    "(?:sending|relay) quota", one word from each.
     """
-    masked = []
-    depth = 0
-    i = 0
+    masked, groups = [], []
+    depth, i, start = 0, 0, 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -53,6 +54,8 @@ def _key_word(pattern: str) -> str | None:
             i += 2
             continue
         if ch in "([{":
+            if depth == 0:
+                start = i
             depth += 1
         if depth or ch in "|.^$":
             masked.append("\0")
@@ -60,20 +63,51 @@ def _key_word(pattern: str) -> str | None:
             masked.append(ch)
         if ch in ")]}":
             depth -= 1
+            if depth == 0 and ch == ")":
+                groups.append((start, i + 1))
         i += 1
     text = "".join(masked)
+
+    def bounded(a: int, b: int) -> bool:
+        before = text[a - 1] if a else " "
+        after = text[b] if b < len(text) else " "
+        return before != "\0" and after != "\0" and after not in _META_AFTER
+
     best = None
     for m in _WORD.finditer(text):
-        before = text[m.start() - 1] if m.start() else " "
-        after = text[m.end()] if m.end() < len(text) else " "
-        if before == "\0" or after == "\0" or after in _META_AFTER:
-            continue
-        if best is None or len(m.group()) > len(best):
+        if bounded(m.start(), m.end()) and (best is None or len(m.group()) > len(best)):
             best = m.group()
-    return best
+    if best is not None:
+        return (best,)
+    for a, b in groups:
+        body = pattern[a:b]
+        inner = body[3:-1] if body.startswith("(?:") else None
+        if inner is None or not _PLAIN.fullmatch(inner) or not bounded_group(pattern, a, b):
+            continue
+        words = []
+        for alternative in inner.split("|"):
+            found = [w for w in _WORD.findall(alternative)]
+            if not found:
+                break
+            # The alternative's edge words touch the group's edges, which are bounded.
+            words.append(max(found, key=len))
+        else:
+            return tuple(words)
+    return None
+
+
+_PLAIN = re.compile(r"[a-z0-9 '/|-]+")
+
+
+def bounded_group(pattern: str, a: int, b: int) -> bool:
+    """Is pattern[a:b] bounded by literal non-word characters or the edges?"""
+    before = pattern[a - 1] if a else " "
+    after = pattern[b] if b < len(pattern) else " "
+    return (before in " :;,'/-" or a == 0) and (after in " :;,.'/-" or b == len(pattern))
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
+    """The pattern, matching whole words only (see bounce_rules)."""
     return re.compile(r"(?<![a-z0-9])(?:" + pattern + r")(?![a-z0-9])")
 
 
@@ -82,32 +116,37 @@ class _Compiled:
     order: int
     phrase: R.Phrase
     regex: re.Pattern[str]
+    # The same pattern without the word-boundary look-arounds: those stop the
+    # regex engine from skipping ahead to a literal prefix, so this cheap
+    # search runs first and the exact one only when it hits.
+    quick: re.Pattern[str]
 
 
 def _index(phrases) -> tuple[dict[str, tuple[_Compiled, ...]], tuple[_Compiled, ...]]:
     by_word: dict[str, list[_Compiled]] = {}
     always: list[_Compiled] = []
     for order, phrase in enumerate(phrases):
-        compiled = _Compiled(order, phrase, _compile(phrase.pattern))
-        key = _key_word(phrase.pattern)
-        if key is None:
+        compiled = _Compiled(order, phrase, _compile(phrase.pattern), re.compile(phrase.pattern))
+        keys = _key_words(phrase.pattern)
+        if keys is None:
             always.append(compiled)
         else:
-            by_word.setdefault(key, []).append(compiled)
+            for key in keys:
+                by_word.setdefault(key, []).append(compiled)
     return {k: tuple(v) for k, v in by_word.items()}, tuple(always)
 
 
 _BY_WORD, _ALWAYS = _index(R.PHRASES)
+_ORDER = lambda c: c.order  # noqa: E731
 _SOFT_MARKERS = [re.compile(p) for p, _sample in R.SOFT_MARKERS]
 _RCPT_ECHO = re.compile("|".join(R.RCPT_STAGE_ECHO))
-_SPACE = re.compile(r"\s+")
 
 
 def normalise(text: str | None) -> str:
     """Lower-case and fold whitespace: the form every pattern is written for."""
     if not text:
         return ""
-    return _SPACE.sub(" ", text).strip().lower()
+    return " ".join(text.split()).lower()
 
 
 def match_phrase(norm: str) -> R.Phrase | None:
@@ -119,9 +158,8 @@ def match_phrase(norm: str) -> R.Phrase | None:
         rules = _BY_WORD.get(word)
         if rules:
             candidates.extend(rules)
-    candidates.sort(key=lambda c: c.order)
-    for c in candidates:
-        if c.regex.search(norm):
+    for c in sorted(set(candidates), key=_ORDER):
+        if c.quick.search(norm) and c.regex.search(norm):
             return c.phrase
     return None
 
@@ -173,6 +211,10 @@ _STAGES = (
 # Before RCPT TO the receiver has not seen the recipient: nothing it says
 # there is about the person's address.
 _SENDER_STAGES = {"mail", "connect", "helo", "ehlo"}
+
+
+def _stage(given: str | None, norm: str) -> str | None:
+    return given.lower() if given else stage_of(norm)
 
 
 def stage_of(norm: str) -> str | None:
@@ -233,9 +275,8 @@ def _classify(code: int | None, dsn: str | None, text: str | None,
     if (code is not None and code < 400) or (dsn is not None and dsn[0] == "2"):
         return Verdict(False, None, "unknown", f"reply-class:{code or dsn}:not-a-failure")
 
-    stage = (stage or stage_of(norm) or "").lower() or None
     verdict = _decide(code, dsn, norm, stage, hint, transient)
-    if verdict.bounce_class == R.PERMANENT and stage in _SENDER_STAGES:
+    if verdict.bounce_class == R.PERMANENT and _stage(stage, norm) in _SENDER_STAGES:
         # e.g. "550 5.1.7 No such domain" in reply to MAIL FROM: our sender's domain.
         return Verdict(True, R.SPAM_BLOCK, "policy", f"{verdict.rule}+stage:{stage}")
     return verdict
@@ -247,7 +288,7 @@ def _decide(code: int | None, dsn: str | None, norm: str, stage: str | None,
     phrase = match_phrase(norm)
     if phrase is not None:
         reason, cls, rule = phrase.reason, phrase.bounce_class, phrase.name
-        if (rule in R.DATA_STAGE_FILTERED and stage == "data"
+        if (rule in R.DATA_STAGE_FILTERED and _stage(stage, norm) == "data"
                 and not (dsn and dsn.startswith("5.1.")) and not _RCPT_ECHO.search(norm)):
             reason, rule = "policy", rule + "+stage:data"
         verdict = _verdict(reason, transient, rule, cls)
