@@ -73,12 +73,7 @@ def _key_words(pattern: str) -> tuple[str, ...] | None:
         after = text[b] if b < len(text) else " "
         return before != "\0" and after != "\0" and after not in _META_AFTER
 
-    best = None
-    for m in _WORD.finditer(text):
-        if bounded(m.start(), m.end()) and (best is None or len(m.group()) > len(best)):
-            best = m.group()
-    if best is not None:
-        return (best,)
+    options = [(m.group(),) for m in _WORD.finditer(text) if bounded(m.start(), m.end())]
     for a, b in groups:
         body = pattern[a:b]
         inner = body[3:-1] if body.startswith("(?:") else None
@@ -90,10 +85,22 @@ def _key_words(pattern: str) -> tuple[str, ...] | None:
             if not found:
                 break
             # The alternative's edge words touch the group's edges, which are bounded.
-            words.append(max(found, key=len))
+            words.append(min(found, key=_cost))
         else:
-            return tuple(words)
-    return None
+            options.append(tuple(words))
+    return min(options, key=lambda ws: sum(map(_cost, ws))) if options else None
+
+
+# Words in most bounce texts make poor index keys: each would wake many rules.
+_COMMON = frozenset("""
+    recipient recipients mailbox unknown message address user to not mail domain
+    server account rejected command the is of for from in by on your this has been
+    be was are email sender delivery host service access denied rcpt data smtp
+""".split())
+
+
+def _cost(word: str) -> int:
+    return 20 if word in _COMMON else 5 if len(word) <= 3 else 1
 
 
 _PLAIN = re.compile(r"[a-z0-9 '/|-]+")
