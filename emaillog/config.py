@@ -34,6 +34,14 @@ class Config:
     email_headers: list[str] = field(default_factory=lambda: list(DEFAULT_EMAIL_HEADERS))
     verp_patterns: list[str] = field(default_factory=lambda: list(DEFAULT_VERP_PATTERNS))
     source: str | None = None  # the file it came from, for messages
+    # Per ESP (ses, sendgrid, mailgun, postmark): payload fields, as dotted
+    # paths, naming a send's campaign / which email it was; first found wins.
+    # An ESP not listed uses its module's defaults (docs/tracking.md).
+    esp_campaign_fields: dict[str, list[str]] = field(default_factory=dict)
+    esp_email_fields: dict[str, list[str]] = field(default_factory=dict)
+    # Tracking URL patterns for web access logs ([[access_log_patterns]]
+    # tables); empty means the shipped defaults (emaillog/tracking.py).
+    access_log_patterns: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         try:

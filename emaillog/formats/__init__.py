@@ -8,9 +8,14 @@ whose `parse(line, source)` returns facts (see emaillog/events.py).
 from __future__ import annotations
 
 from . import postfix
+from . import mailgun, postmark, sendgrid, ses
 
 FORMATS = {
     postfix.NAME: postfix,
+    ses.NAME: ses,
+    sendgrid.NAME: sendgrid,
+    mailgun.NAME: mailgun,
+    postmark.NAME: postmark,
 }
 
 
