@@ -7,11 +7,14 @@ whose `parse(line, source)` returns facts (see emaillog/events.py).
 
 from __future__ import annotations
 
-from . import postfix
+from . import exim, opensmtpd, postfix, powermta
 from . import mailgun, postmark, sendgrid, ses
 
 FORMATS = {
     postfix.NAME: postfix,
+    exim.NAME: exim,
+    opensmtpd.NAME: opensmtpd,
+    powermta.NAME: powermta,
     ses.NAME: ses,
     sendgrid.NAME: sendgrid,
     mailgun.NAME: mailgun,
