@@ -13,7 +13,7 @@ joined. State older than the horizon is closed and counted.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .classify import classify, parse_reply
@@ -51,7 +51,8 @@ class MessageState:
         return f"{self.key}@{iso(self.first_ts)}"
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        data = dict(self.__dict__)
+        data["soft"] = {k: list(v) for k, v in self.soft.items()}
         data["first_ts"] = self.first_ts.isoformat()
         data["last_ts"] = self.last_ts.isoformat()
         return data

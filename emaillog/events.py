@@ -11,7 +11,7 @@ directly.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 SENT = "sent"
@@ -111,7 +111,7 @@ class Event:
 
     def row(self) -> dict:
         """The dict stored in the `events` table."""
-        data = asdict(self)
+        data = dict(self.__dict__)  # flat: no need for asdict's deep copy
         data["ts"] = iso(self.ts)
         data["last_attempt"] = iso(self.last_attempt)
         data["until"] = iso(self.until)

@@ -28,6 +28,17 @@ EVENT_COLUMNS = (
 
 MIGRATIONS = []
 
+MERGE_SOFT = """
+    UPDATE events SET
+        reason = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :reason ELSE reason END,
+        detail = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :detail ELSE detail END,
+        smtp_code = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :smtp_code ELSE smtp_code END,
+        dsn = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :dsn ELSE dsn END,
+        attempts = max(coalesce(attempts, 0), :attempts),
+        last_attempt = max(coalesce(last_attempt, ''), :last_attempt),
+        ts = min(ts, :ts)
+    WHERE dedupe_key = :dedupe_key"""
+
 
 def migration(fn):
     """Append a migration to the ordered list; applied names are recorded."""
@@ -152,18 +163,18 @@ class Store:
                     open_upserts: Iterable[tuple[str, str, str]] = (), open_deletes: Iterable[str] = (),
                     file_progress: dict | None = None) -> dict[str, int]:
         """Store one batch atomically; returns the count of NEW events by type."""
-        added: dict[str, int] = {}
         with self.transaction():
             cur = self.conn.cursor()
             insert = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
                       f"({', '.join('?' * len(EVENT_COLUMNS))}) ON CONFLICT(dedupe_key) DO NOTHING")
-            for event in events:
-                row = event.row()
-                cur.execute(insert, [row[c] for c in EVENT_COLUMNS])
-                if cur.rowcount:
-                    added[event.type] = added.get(event.type, 0) + 1
-                elif event.type == SOFT_BOUNCED:
-                    self._merge_soft(cur, row)
+            rows = [event.row() for event in events]
+            last_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+            cur.executemany(insert, [[row[c] for c in EVENT_COLUMNS] for row in rows])  # log order
+            added = dict(self.conn.execute(
+                "SELECT type, count(*) FROM events WHERE id > ? GROUP BY type", (last_id,)))
+            # Later deferrals of a known soft bounce: more attempts, newer
+            # reason. max() keeps this idempotent when lines are read again.
+            cur.executemany(MERGE_SOFT, [row for row in rows if row["type"] == SOFT_BOUNCED])
             cur.executemany("INSERT INTO open_messages (key, last_ts, state) VALUES (?, ?, ?) "
                             "ON CONFLICT(key) DO UPDATE SET last_ts=excluded.last_ts, state=excluded.state",
                             list(open_upserts))
@@ -175,21 +186,6 @@ class Store:
             if file_progress:
                 self._save_progress(cur, file_progress)
         return added
-
-    @staticmethod
-    def _merge_soft(cur, row: dict) -> None:
-        """A later deferral of a known soft bounce: more attempts, newer reason.
-        max() keeps this idempotent when the same lines are read again."""
-        cur.execute("""
-            UPDATE events SET
-                reason = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :reason ELSE reason END,
-                detail = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :detail ELSE detail END,
-                smtp_code = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :smtp_code ELSE smtp_code END,
-                dsn = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :dsn ELSE dsn END,
-                attempts = max(coalesce(attempts, 0), :attempts),
-                last_attempt = max(coalesce(last_attempt, ''), :last_attempt),
-                ts = min(ts, :ts)
-            WHERE dedupe_key = :dedupe_key""", row)
 
     @staticmethod
     def _save_progress(cur, p: dict) -> None:
@@ -267,6 +263,21 @@ class Store:
             + (f" LIMIT {int(limit)}" if limit else ""))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur]
+
+    def send_by_message_id(self, message_id: str) -> dict | None:
+        """The earliest `sent` event of a message (for tracking tokens): by its
+        Message-ID with or without <>, or by the Message-ID's local part."""
+        token = (message_id or "").strip().strip("<>")
+        if not token:
+            return None
+        like = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "@%"
+        cur = self.conn.execute(
+            f"SELECT {', '.join(JSON_FIELDS)} FROM events WHERE type = 'sent' AND "
+            "(message_id IN (?, ?) OR message_id LIKE ? ESCAPE '\\' OR message_id LIKE ? ESCAPE '\\') "
+            "ORDER BY ts, id LIMIT 1",
+            (token, f"<{token}>", like, "<" + like))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
 
 
 class _Transaction:
