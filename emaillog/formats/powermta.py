@@ -55,6 +55,7 @@ PATTERNS = {
     ),
 }
 _HEADER, _RECORD, _DSN = (p for p, _ in PATTERNS.values())
+_NAME = re.compile(r"[A-Za-z][\w-]*")
 
 OUTCOMES = {"d": "delivered", "t": "deferred", "b": "bounced", "rb": "bounced"}
 # PowerMTA's bounce categories (User's Guide, "bounce-category-patterns").
@@ -69,11 +70,17 @@ HINTS = {
 COMPLAINTS = {"abuse", "fraud", "virus", "other", ""}
 
 SAMPLES = [
-    PATTERNS["header"][1],
     "b,2026-11-28 17:47:07+0000,2026-11-28 17:47:05+0000,bounces+spring@news.example.net,unknown1@example.org,,"
     "failed,5.1.1 (bad destination mailbox address),\"smtp;550 5.1.1 <unknown1@example.org>: Recipient address "
     "rejected: User unknown in virtual mailbox table\",mx.example.org (192.0.2.25),bad-mailbox,spring",
+    PATTERNS["header"][1],
 ]
+
+
+def is_header(cells: list[str]) -> bool:
+    """The column-name line: names only, among them `type` and `rcpt`."""
+    names = {c.strip() for c in cells}
+    return {"type", "rcpt"} <= names and all(_NAME.fullmatch(c.strip()) for c in cells)
 
 
 def sniff(line: str) -> bool:
@@ -91,8 +98,9 @@ class Parser:
         """Take the column names from the file's first lines (for a run that
         resumes after the header)."""
         for line in head[:1]:
-            if _HEADER.match(line):
-                self.columns = next(csv.reader([line.rstrip("\r\n")]))
+            cells = next(csv.reader([line.rstrip("\r\n")]), [])
+            if is_header(cells):
+                self.columns = [c.strip() for c in cells]
 
     def parse(self, line: str, source: str) -> list:
         if not line.strip():
@@ -101,7 +109,7 @@ class Parser:
             cells = next(csv.reader([line]))
         except (csv.Error, StopIteration):
             return [Reject("not a CSV line")]
-        if cells and cells[0] == "type":
+        if is_header(cells):
             self.columns = [c.strip() for c in cells]
             return [Skip("CSV header")]
         columns = self.columns
