@@ -69,7 +69,7 @@ class Ingest:
         self.store = store
         self.config = config
         self.options = options
-        self.progress = progress  # callable(bytes_done) or None
+        self.progress = progress  # callable(opened, offset) after each batch, or None
         self.summary = Summary()
         states = [MessageState.from_json(_loads(s)) for s in store.open_messages()]
         self.correlator = Correlator(config, {s.key: s for s in states})
@@ -121,7 +121,7 @@ class Ingest:
         if not opened.compressed and opened.size is not None and opened.size < offset:
             offset, line_no = 0, 0  # copytruncate: the same first line, less text
         clock = Clock(opened.mtime, year=self.options.year, tz=self.options.tz)
-        parser = module.Parser(ParseContext(clock, self.config, inp.label))
+        parser = module.Parser(ParseContext(clock, self.config, inp.label, lookup=self.store.send_by_message_id))
         final = opened.compressed or inp.is_stdin
         batch: list[Event] = []
         rejects: list[dict] = []

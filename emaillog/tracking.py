@@ -177,3 +177,49 @@ def complained(ts: datetime, person: str, *, campaign=None, email=None, message_
     return _common(ts, COMPLAINED, person, f"{COMPLAINED}|{person}|{campaign or ''}|{iso(ts)}",
                    campaign=campaign, email=email, message_id=message_id,
                    source_format=source_format, source=source, host=host, note=note)
+
+
+# -- tracking URLs in web access logs -------------------------------------------
+# Each pattern: `kind` (open, click, unsubscribe), `path` (a regex the whole
+# URL path must match), optional `params` (query parameter -> field) and a
+# `sample` request target it must match (tests walk them). The fields, from
+# named groups or params: message_id, person (an address), campaign, email,
+# link (the target URL or link id) and token (an opaque id that is looked up
+# as the Message-ID of a send we have seen). Replace them in the config file
+# with [[access_log_patterns]] tables; docs/tracking.md has examples.
+_UUID = r"[0-9a-fA-F-]{36}"
+_COMMON_PARAMS = {"m": "message_id", "r": "person", "c": "campaign", "e": "email", "t": "token"}
+DEFAULT_URL_PATTERNS = [
+    # Our own suggestion: /t/open?m=<message id>&r=<address>&c=<campaign>&e=<email id>
+    {"name": "generic-open", "kind": "open", "path": r"/t/o(?:pen)?(?:\.gif|\.png)?",
+     "params": _COMMON_PARAMS,
+     "sample": "/t/open.gif?m=20261128.ann%40news.example.net&r=ann%40example.com&c=spring&e=spring-1"},
+    {"name": "generic-click", "kind": "click", "path": r"/t/c(?:lick)?",
+     "params": {**_COMMON_PARAMS, "u": "link"},
+     "sample": "/t/click?m=20261128.ann%40news.example.net&r=ann%40example.com&c=spring&u=https%3A%2F%2Fshop.example%2F"},
+    {"name": "generic-unsubscribe", "kind": "unsubscribe", "path": r"/t/u(?:nsubscribe)?",
+     "params": _COMMON_PARAMS, "sample": "/t/unsubscribe?r=ann%40example.com&c=spring"},
+    # listmonk: the campaign and subscriber UUIDs (internal/http handlers:
+    # /campaign/{c}/{s}/px.png, /link/{l}/{c}/{s}, /subscription/{c}/{s}).
+    {"name": "listmonk-open", "kind": "open", "path": rf"/campaign/(?P<campaign>{_UUID})/(?P<token>{_UUID})/px\.png",
+     "sample": "/campaign/0b2f8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b/9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a/px.png"},
+    {"name": "listmonk-click", "kind": "click",
+     "path": rf"/link/(?P<link>{_UUID})/(?P<campaign>{_UUID})/(?P<token>{_UUID})",
+     "sample": "/link/11111111-2222-4333-8444-555555555555/0b2f8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b/"
+               "9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a"},
+    {"name": "listmonk-unsubscribe", "kind": "unsubscribe",
+     "path": rf"/subscription/(?P<campaign>{_UUID})/(?P<token>{_UUID})",
+     "sample": "/subscription/0b2f8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b/9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a"},
+    # Mautic: the per-send stat hash (/email/{idHash}.gif, /email/unsubscribe/{idHash});
+    # its click redirects (/r/{id}?ct=...) carry the hash inside an encoded blob.
+    {"name": "mautic-open", "kind": "open", "path": r"/email/(?P<token>[0-9a-zA-Z]{8,40})\.gif",
+     "sample": "/email/5f1e2d3c4b5a69788796a5b4.gif"},
+    {"name": "mautic-unsubscribe", "kind": "unsubscribe", "path": r"/email/unsubscribe/(?P<token>[0-9a-zA-Z]{8,40})",
+     "sample": "/email/unsubscribe/5f1e2d3c4b5a69788796a5b4"},
+    # Postal's click and open tracking host: /img/{server token}/{message token}
+    # and /{server token}/{link token}.
+    {"name": "postal-open", "kind": "open", "path": r"/img/(?P<server>[a-zA-Z0-9]{6,})/(?P<token>[a-zA-Z0-9]{6,})",
+     "sample": "/img/abc123xy/Zq9mT2kLp0"},
+]
+KINDS = ("open", "click", "unsubscribe")
+FIELDS = ("message_id", "person", "campaign", "email", "link", "token")

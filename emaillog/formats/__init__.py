@@ -8,7 +8,7 @@ whose `parse(line, source)` returns facts (see emaillog/events.py).
 from __future__ import annotations
 
 from . import exim, opensmtpd, postfix, powermta
-from . import mailgun, postmark, sendgrid, ses
+from . import access_log, mailgun, postmark, sendgrid, ses
 
 FORMATS = {
     postfix.NAME: postfix,
@@ -19,6 +19,7 @@ FORMATS = {
     sendgrid.NAME: sendgrid,
     mailgun.NAME: mailgun,
     postmark.NAME: postmark,
+    access_log.NAME: access_log,
 }
 
 
