@@ -112,13 +112,18 @@ def ingest(
         raise Fatal(f"unknown format {format!r}; known: auto, {', '.join(formats.FORMATS)}", EXIT_USAGE)
     options = Options(format=format, year=year, tz=zone(tz))
     config = g.config()
-    store = g.store(create=True)
-    try:
-        with IngestLock(g.db_path, wait):
-            run = Ingest(store, config, options)
-            summary = run.run(paths)
-    finally:
-        store.close()
+    show_progress = not quiet and not json_out and sys.stderr.isatty()
+    with IngestLock(g.db_path, wait):
+        store = g.store(create=True)
+        try:
+            if show_progress:
+                from .progress import IngestProgress
+                with IngestProgress(paths) as progress:
+                    summary = Ingest(store, config, options, progress=progress).run(paths)
+            else:
+                summary = Ingest(store, config, options).run(paths)
+        finally:
+            store.close()
     data = summary.to_json()
     err = _console(stderr=True)
     for problem in summary.problems:

@@ -142,12 +142,16 @@ class Store:
             raise StoreError(f"cannot create the database {self.path}: {exc.strerror}") from exc
 
     def _migrate(self) -> None:
+        """Apply pending migrations; each checks again inside its own write
+        transaction, so two processes opening a new file at once are safe."""
         self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
         applied = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")}
         for fn in MIGRATIONS:
             if fn.__name__ in applied:
                 continue
             with self.transaction():
+                if self.conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (fn.__name__,)).fetchone():
+                    continue
                 fn(self.db)
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (fn.__name__, _now()))
 
