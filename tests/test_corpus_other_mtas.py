@@ -46,6 +46,7 @@ FILES = {
              "fail2ban-exim.log", "fail2ban-exim-spam.log", "issues-quoted-lines.log"],
     "opensmtpd": ["opensmtpd.log", "issues-quoted-lines.log"],
     "powermta": ["powermta-acct-port25-bouncehandler.csv"],
+    "sendmail": ["loghub-thunderbird-sendmail.log", "fail2ban-sendmail-reject.log", "fail2ban-sendmail-auth.log"],
 }
 CASES = [(fmt, name) for fmt, names in FILES.items() for name in names]
 
@@ -260,3 +261,35 @@ def test_powermta_bounce_records(corpus):
         assert attempt.hint == "hard"  # bounceCat bad-domain / bad-mailbox
         assert attempt.ts == datetime.fromisoformat(exp["timeQueued"]).astimezone(UTC)
     assert not any(isinstance(f, Reject) for _, facts in results for f in facts)
+
+
+# -- Sendmail --------------------------------------------------------------
+
+def test_sendmail_loghub_rows(corpus):
+    """loghub's structured rows: every `from=` row is a message with its
+    msgid; the `to=root ... mailer=relay ... Deferred` rows are the
+    submission program failing to reach the local MTA: no send."""
+    p = parser("sendmail")
+    checked = Counter()
+    for rec in records(corpus, "loghub-thunderbird-sendmail.expected.jsonl"):
+        exp = rec["expected"]
+        facts = p.parse(rec["line"].rstrip("\r"), "c:1")
+        assert not any(isinstance(f, (Reject, Attempt)) for f in facts), rec["line"]
+        content = exp["Content"]
+        if " from=" in content:
+            [seen] = facts
+            assert seen.queue_id == content.split(":", 1)[0]
+            assert seen.message_id == "<" + content.split("msgid=<", 1)[1].split(">", 1)[0] + ">"
+            assert seen.host == exp["Location"]
+            assert seen.ts == datetime.fromtimestamp(int(exp["Timestamp"]), UTC)
+            checked["from"] += 1
+        elif " to=" in content:
+            assert kinds(facts) == ["Skip"] and "submission" in facts[0].why
+            checked["to"] += 1
+    assert checked["from"] == checked["to"] == 10
+
+
+def test_sendmail_fail2ban_rejections_are_no_sends(corpus):
+    for name in ("fail2ban-sendmail-reject.log", "fail2ban-sendmail-auth.log"):
+        for line, facts in parse_all("sendmail", corpus / "mta" / name):
+            assert not any(isinstance(f, (Attempt, Reject)) for f in facts), line

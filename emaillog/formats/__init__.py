@@ -7,7 +7,7 @@ whose `parse(line, source)` returns facts (see emaillog/events.py).
 
 from __future__ import annotations
 
-from . import exim, opensmtpd, postfix, powermta
+from . import exim, opensmtpd, postfix, powermta, sendmail
 from . import access_log, mailgun, postmark, sendgrid, ses
 
 FORMATS = {
@@ -15,6 +15,7 @@ FORMATS = {
     exim.NAME: exim,
     opensmtpd.NAME: opensmtpd,
     powermta.NAME: powermta,
+    sendmail.NAME: sendmail,
     ses.NAME: ses,
     sendgrid.NAME: sendgrid,
     mailgun.NAME: mailgun,
