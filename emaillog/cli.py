@@ -447,7 +447,9 @@ def main() -> None:
     except TimestampError as exc:
         _fail(str(exc), EXIT_USAGE)
     except sqlite3.OperationalError as exc:
-        hint = " (is the disk full or read-only?)" if "disk" in str(exc) or "readonly" in str(exc) else ""
+        text = str(exc)
+        hint = (" (is the disk full or read-only?)" if any(w in text for w in ("disk", "readonly", "read-only"))
+                else "")
         _fail(f"database error: {exc}{hint}", EXIT_FAIL)
     except sqlite3.DatabaseError as exc:
         _fail(f"database error: {exc}; the database file may be damaged", EXIT_FAIL)

@@ -297,7 +297,7 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.conn.execute("COMMIT")
-        else:
+        elif self.conn.in_transaction:  # SQLite may have rolled back already (disk full)
             self.conn.execute("ROLLBACK")
         return False
 
