@@ -32,8 +32,9 @@ MERGE_SOFT = """
     UPDATE events SET
         reason = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :reason ELSE reason END,
         detail = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :detail ELSE detail END,
-        smtp_code = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :smtp_code ELSE smtp_code END,
-        dsn = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN :dsn ELSE dsn END,
+        smtp_code = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN coalesce(:smtp_code, smtp_code)
+                         ELSE smtp_code END,
+        dsn = CASE WHEN :last_attempt >= coalesce(last_attempt, '') THEN coalesce(:dsn, dsn) ELSE dsn END,
         attempts = max(coalesce(attempts, 0), :attempts),
         last_attempt = max(coalesce(last_attempt, ''), :last_attempt),
         ts = min(ts, :ts)

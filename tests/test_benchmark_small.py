@@ -1,0 +1,14 @@
+"""The benchmark in its small CI mode: correctness at (small) scale only;
+no timing is asserted here (timings are read by hand, in full mode)."""
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_benchmark_small_mode_counts_match_the_generators_truth(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ingest.py"), "--small",
+                           "--keep", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "correctness: OK" in proc.stdout
