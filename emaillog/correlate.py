@@ -47,8 +47,9 @@ class MessageState:
 
     @property
     def uid(self) -> str:
-        """The message's identity in event keys: queue ids get reused."""
-        return f"{self.key}@{iso(self.first_ts)}"
+        """The message's identity in event keys: queue ids get reused, so the
+        time it was first seen leads (which also keeps the key index append-only)."""
+        return f"{iso(self.first_ts)}|{self.key}"
 
     def to_json(self) -> dict:
         data = dict(self.__dict__)
@@ -139,7 +140,7 @@ class Correlator:
                     or self.config.campaign_from_sender(get("sender") or state.sender))
         send = f"{state.uid}|{person}"
         return Event(
-            ts=ts, type=type_, person=person, key=f"{type_}|{send}", send=send,
+            ts=ts, type=type_, person=person, key=f"{send}|{type_}", send=send,
             campaign=campaign, email=state.email,
             message_id=get("message_id") or state.message_id,
             queue_id=get("queue_id") or state.queue_id, source_format=fact.source_format,

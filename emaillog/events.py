@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 SENT = "sent"
 DELIVERED = "delivered"
@@ -52,8 +53,10 @@ JSON_FIELDS = (
 )
 
 
+@lru_cache(maxsize=65536)
 def iso(dt: datetime | None) -> str | None:
-    """UTC ISO 8601 with a Z, to the second: the one time format we store."""
+    """UTC ISO 8601 with a Z, to the second: the one time format we store.
+    Memoised: a busy log stamps many lines with the same second."""
     if dt is None:
         return None
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -124,6 +124,7 @@ class Ingest:
         if not opened.compressed and opened.size is not None and opened.size < offset:
             offset, line_no = 0, 0  # copytruncate: the same first line, less text
         clock = Clock(opened.mtime, year=self.options.year, tz=self.options.tz)
+        self.label = inp.label
         parser = module.Parser(ParseContext(clock, self.config, inp.label, lookup=self.store.send_by_message_id))
         final = opened.compressed or inp.is_stdin
         batch: list[Event] = []
@@ -155,7 +156,7 @@ class Ingest:
             self._reject(rejects, inp, opened, line_no, fmt, f"line longer than {MAX_LINE} bytes", raw[:200])
             return
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        source = f"{inp.label}:{line_no}"
+        source = f"{self.label}:{line_no}"
         try:
             facts = parser.parse(line, source)
         except TimestampError as exc:

@@ -69,8 +69,6 @@ def m001_events(db: sqlite_utils.Database):
     db.execute("CREATE INDEX events_person_ts ON events (person, ts)")
     db.execute("CREATE INDEX events_campaign_type_ts ON events (campaign, type, ts)")
     db.execute("CREATE INDEX events_type_ts ON events (type, ts)")
-    db.execute("CREATE INDEX events_ts ON events (ts)")
-    db.execute("CREATE INDEX events_send ON events (send)")
 
 
 @migration
@@ -127,6 +125,8 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            # Index pages of a big events table stay in memory during an ingest.
+            self.conn.execute("PRAGMA cache_size=-32000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable emaillog database ({exc}); "
@@ -243,14 +243,16 @@ class Store:
         return [dict(zip(names, row)) for row in cur]
 
     def send_resolutions(self, sends: list[str], types: tuple[str, ...]) -> dict[str, str]:
-        """send -> the earliest time one of `types` happened to it."""
+        """send -> the earliest time one of `types` happened to it (looked up
+        by event key, `<send>|<type>`, through the unique index)."""
+        keys = [f"{send}|{kind}" for send in sends for kind in types]
         found: dict[str, str] = {}
-        marks = ", ".join("?" * len(types))
-        for i in range(0, len(sends), 500):
-            chunk = sends[i:i + 500]
-            sql = (f"SELECT send, min(ts) FROM events WHERE send IN ({', '.join('?' * len(chunk))}) "
-                   f"AND type IN ({marks}) GROUP BY send")
-            found.update(dict(self.conn.execute(sql, [*chunk, *types])))
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            sql = f"SELECT send, ts FROM events WHERE dedupe_key IN ({', '.join('?' * len(chunk))})"
+            for send, ts in self.conn.execute(sql, chunk):
+                if send not in found or ts < found[send]:
+                    found[send] = ts
         return found
 
     def add_event(self, event: Event) -> int:
