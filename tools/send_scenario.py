@@ -260,7 +260,8 @@ def build_sample(seed):
     b.add("welcome", [ok("tina@example.org"), rcpt("unknown1@example.net", "unknown"), ok("uma@example.org")])
     b.add("welcome", [ok(f"carol@{E}")], note="carol's mailbox has room again")
     # transactional
-    b.add(None, [ok(f"dave@{E}")], verp=False, subject="Your password reset")
+    b.add(None, [rcpt(f"dave@{E}", "defer", note="the rules defer every message to dave")],
+          verp=False, subject="Your password reset")
     return {"profile": "sample", "people": people, "messages": b.messages,
             "aliases": {f"frank@{E}": "frank.inbox@example.org"}, "local_reject": [],
             "rules": "tools/sample_rules.json"}
