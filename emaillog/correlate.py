@@ -126,25 +126,34 @@ class Correlator:
 
     def _seen(self, fact: MessageSeen) -> None:
         state = self._state(fact.key, fact.ts, fact.source_format)
-        for name in ("host", "queue_id", "message_id", "sender", "campaign", "email"):
-            value = getattr(fact, name)
-            if value is not None:
-                setattr(state, name, value)
-        state.is_notice = state.is_notice or fact.is_notice
+        if fact.host is not None:
+            state.host = fact.host
+        if fact.queue_id is not None:
+            state.queue_id = fact.queue_id
+        if fact.message_id is not None:
+            state.message_id = fact.message_id
+        if fact.sender is not None:
+            state.sender = fact.sender
+        if fact.campaign is not None:
+            state.campaign = fact.campaign
+        if fact.email is not None:
+            state.email = fact.email
+        if fact.is_notice:
+            state.is_notice = True
 
     def _event(self, state: MessageState, fact, person: str, type_: str, ts: datetime, **extra) -> Event:
         """An event of this message for `person`; `fact` (an Attempt or a
         MessageExpired) adds what only it knows."""
-        get = lambda name: getattr(fact, name, None)  # noqa: E731
-        campaign = (get("campaign") or state.campaign
-                    or self.config.campaign_from_sender(get("sender") or state.sender))
+        attempt = fact if isinstance(fact, Attempt) else None
+        campaign = (attempt and attempt.campaign) or state.campaign or self.config.campaign_from_sender(
+            (attempt and attempt.sender) or state.sender)
         send = f"{state.uid}|{person}"
         return Event(
             ts=ts, type=type_, person=person, key=f"{send}|{type_}", send=send,
             campaign=campaign, email=state.email,
-            message_id=get("message_id") or state.message_id,
-            queue_id=get("queue_id") or state.queue_id, source_format=fact.source_format,
-            host=get("host") or state.host, source=fact.source, **extra,
+            message_id=(attempt and attempt.message_id) or state.message_id,
+            queue_id=(attempt and attempt.queue_id) or state.queue_id, source_format=fact.source_format,
+            host=(attempt and attempt.host) or state.host, source=fact.source, **extra,
         )
 
     def _attempt(self, fact: Attempt) -> list[Event]:

@@ -19,7 +19,7 @@ import re
 
 from ..events import Attempt, message_id_of, MessageDone, MessageExpired, MessageSeen, Reject, Skip
 from .context import ParseContext
-from .syslog import HEADER, stamp
+from .syslog import HEADER
 
 NAME = "postfix"
 DESCRIPTION = "Postfix syslog / maillog_file lines (BSD or RFC 3339 timestamps)"
@@ -65,6 +65,9 @@ PATTERNS = {
     ),
 }
 _QUEUED, _DELIVERY, _EXPIRED, _QUEUE_FROM, _MESSAGE_ID, _HEADER, _NOTICE = (p for p, _ in PATTERNS.values())
+# The syslog header and the queue id in one match: the hot path of a busy log.
+_LINE = re.compile(HEADER.pattern.replace(r"(?P<prog>[^\s\[:]+)", r"(?P<prog>postfix[^\s\[:]*)")
+                   .replace(r"(?P<msg>.*)", rf"(?P<qid>{QUEUE_ID}): ?(?P<rest>.*)"))
 
 OUTCOMES = {"sent": "delivered", "deferred": "deferred", "bounced": "bounced", "expired": "expired"}
 # Address-verification probes (postconf(5) address_verify_*) are not sends.
@@ -100,45 +103,40 @@ class Parser:
     def parse(self, line: str, source: str) -> list:
         if "postfix" not in line:
             return []
-        head = HEADER.match(line)
-        if not head:
-            return [Reject("postfix line without a syslog header")]
-        prog = head.group("prog")
-        if not prog.startswith("postfix"):
-            return []
-        msg = head.group("msg")
-        q = _QUEUED.match(msg)
-        if not q:
+        m = _LINE.match(line)
+        if m is None:
+            head = HEADER.match(line)
+            if not head:
+                return [Reject("postfix line without a syslog header")]
+            if not head.group("prog").startswith("postfix"):
+                return []
+            msg = head.group("msg")
             return [Skip("NOQUEUE reject" if msg.startswith("NOQUEUE") else "not about a queued message")]
-        host = head.group("host")
+        stamp_text, host, prog, _, qid, rest = m.groups()
         instance, _, service = prog.partition("/")
-        qid = q.group("qid")
         key = f"{host}/{instance}/{qid}"
-        ts = stamp(self.ctx.clock, head.group("ts"))
-        rest = q.group("rest")
-        service = service.rsplit("/", 1)[-1]
-
-        if rest.startswith("to="):
+        clock = self.ctx.clock
+        ts = clock.iso(stamp_text) if stamp_text[0].isdigit() else clock.syslog(stamp_text)
+        head = rest[:4]
+        if head == "to=<" or head[:3] == "to=":
             return self._delivery(rest, key, ts, host, qid, source)
         if rest == "removed":
             return [MessageDone(key, ts)]
-        if rest.startswith("from=<"):
+        if head == "from":
             m = _EXPIRED.match(rest)
             if m:
                 return [MessageExpired(key, ts, NAME, source=source)]
             m = _QUEUE_FROM.match(rest)
             if m:
                 sender = m.group("from")
-                return [MessageSeen(key, ts, NAME, host=host, queue_id=qid, sender=sender,
-                                    campaign=self.ctx.config.campaign_from_sender(sender),
-                                    is_notice=sender == "")]
+                return [MessageSeen(key, ts, NAME, host=host, queue_id=qid, sender=sender, is_notice=sender == "")]
             return [Skip("qmgr line")]
-        if rest.startswith("message-id="):
+        if head == "mess" and rest.startswith("message-id="):
             m = _MESSAGE_ID.match(rest)
             return [MessageSeen(key, ts, NAME, host=host, queue_id=qid, message_id=message_id_of(m.group("mid")))]
-        if rest.startswith(("info: header ", "warning: header ")):
+        if (head == "info" or head == "warn") and rest.startswith(("info: header ", "warning: header ")):
             return self._header(rest, key, ts, host, qid)
-        if service == "bounce":
+        if service.endswith("bounce"):
             m = _NOTICE.search(rest)
             if m:
                 return [MessageSeen(f"{host}/{instance}/{m.group('newqid')}", ts, NAME,
@@ -168,10 +166,9 @@ class Parser:
         outcome = OUTCOMES.get(status)
         if outcome is None:
             return [Reject(f"unknown delivery status {status!r}")]
-        text = m.group("text")
+        to, orig_to, relay, dsn, _, text = m.groups()
         return [Attempt(
-            key, ts, NAME, recipient=m.group("to"), outcome=outcome,
-            orig_recipient=m.group("orig_to") or None, host=host, queue_id=qid,
-            dsn=m.group("dsn"), detail=text, relay=m.group("relay"), source=source,
-            stage=stage_of(text),
+            key, ts, NAME, recipient=to, outcome=outcome, orig_recipient=orig_to or None,
+            host=host, queue_id=qid, dsn=dsn, detail=text, relay=relay, source=source,
+            stage=stage_of(text) if text and "in reply to" in text else None,
         )]
