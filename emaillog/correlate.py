@@ -181,7 +181,8 @@ class Correlator:
         code, dsn, text = parse_reply(fact.detail or "")
         dsn = fact.dsn or dsn
         if fact.outcome == "expired":
-            events.append(self._soft(state, fact, person, "expired", code, dsn))
+            # Giving up is not another try, unless the line carries a reply.
+            events.append(self._soft(state, fact, person, "expired", code, dsn, tried=code is not None))
             return events
         verdict = classify(code, dsn, text, stage=fact.stage, hint=fact.hint)
         if fact.outcome == "bounced":
@@ -196,9 +197,9 @@ class Correlator:
             events.append(self._soft(state, fact, person, verdict.reason, code, dsn))
         return events
 
-    def _soft(self, state, fact: Attempt, person: str, reason: str, code, dsn) -> Event:
+    def _soft(self, state, fact: Attempt, person: str, reason: str, code, dsn, *, tried: bool = True) -> Event:
         counts = state.soft.setdefault(person, [0, iso(fact.ts)])
-        counts[0] += 1
+        counts[0] += 1 if tried or not counts[0] else 0
         return self._event(state, fact, person, SOFT_BOUNCED, _from_iso(counts[1]), reason=reason,
                            smtp_code=code, dsn=dsn, detail=fact.detail,
                            attempts=counts[0], last_attempt=fact.ts)

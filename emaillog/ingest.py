@@ -126,6 +126,8 @@ class Ingest:
         clock = Clock(opened.mtime, year=self.options.year, tz=self.options.tz)
         self.label = inp.label
         parser = module.Parser(ParseContext(clock, self.config, inp.label, lookup=self.store.send_by_message_id))
+        if offset and hasattr(parser, "prime"):
+            parser.prime(opened.head)  # e.g. a CSV header read in an earlier run
         final = opened.compressed or inp.is_stdin
         batch: list[Event] = []
         rejects: list[dict] = []

@@ -172,3 +172,22 @@ def test_invalid_utf8_and_huge_lines(tmp_path, lines, ingest):
     assert summary.rejected == 1
     assert "longer than" in store.rejects()[0]["why"]
     assert any("\ufffd" in e["person"] for e in store.events())
+
+
+def test_a_csv_resumed_after_its_header_keeps_its_columns(tmp_path, ingest):
+    """PowerMTA accounting: the header is only in the first run's bytes."""
+    rows = (LOGS / "powermta" / "acct.csv").read_bytes().splitlines(keepends=True)
+    csv = tmp_path / "acct.csv"
+    csv.write_bytes(b"".join(rows[:3]))
+    ingest([csv])
+    with open(csv, "ab") as f:
+        f.write(b"".join(rows[3:]))
+    store, second = ingest([csv])
+    assert second.lines_read == len(rows) - 3
+    assert second.rejected == 0
+    from conftest import run_ingest
+    whole = tmp_path / "whole" / "acct.csv"
+    whole.parent.mkdir()
+    whole.write_bytes(b"".join(rows))
+    fresh, _ = run_ingest(tmp_path / "whole.db", [whole])
+    assert fingerprint(store) == fingerprint(fresh)
