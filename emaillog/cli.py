@@ -125,7 +125,7 @@ def ingest(
         finally:
             store.close()
     data = summary.to_json()
-    err = _console(stderr=True)
+    err = _console(stderr=True) if summary.problems or (quiet and summary.rejected) else None
     for problem in summary.problems:
         err.print(f"emaillog: {'error' if problem['fatal'] else 'warning'}: ", end="", style="bold red" if problem["fatal"] else "yellow")
         err.out(problem["message"], highlight=False)

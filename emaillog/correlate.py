@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .classify import classify, parse_reply
 from .config import Config
 from .events import (
     DELIVERED, HARD_BOUNCED, SENT, SOFT_BOUNCED, Attempt, Event, MessageDone,
@@ -220,6 +219,27 @@ class Correlator:
                 detail="the MTA gave up after its retries (expired)",
                 attempts=attempts, last_attempt=fact.ts))
         return events
+
+
+def classify(*args, **kwargs):
+    return _classifier().classify(*args, **kwargs)
+
+
+def parse_reply(text):
+    return _classifier().parse_reply(text)
+
+
+def _classifier():
+    """The classifier module, imported on first use: compiling its tables
+    costs a cron run that finds nothing new."""
+    global _CLASSIFY
+    if _CLASSIFY is None:
+        from . import classify as module
+        _CLASSIFY = module
+    return _CLASSIFY
+
+
+_CLASSIFY = None
 
 
 def _from_iso(text: str) -> datetime:

@@ -14,8 +14,11 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:  # imported when needed: a cron run with nothing new stays quick
+    import sqlite_utils
+
 
 from .events import JSON_FIELDS, SOFT_BOUNCED, Event
 
@@ -48,7 +51,7 @@ def migration(fn):
 
 
 @migration
-def m001_events(db: sqlite_utils.Database):
+def m001_events(db: "sqlite_utils.Database"):
     db.execute("""
         CREATE TABLE events (
             id INTEGER PRIMARY KEY,
@@ -72,7 +75,7 @@ def m001_events(db: sqlite_utils.Database):
 
 
 @migration
-def m002_ingest_state(db: sqlite_utils.Database):
+def m002_ingest_state(db: "sqlite_utils.Database"):
     db.execute("""
         CREATE TABLE files (
             fingerprint TEXT PRIMARY KEY,  -- sha256 of the first line: survives renames and gzip
@@ -115,13 +118,13 @@ class Store:
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True):
         self.path = Path(path)
+        self._db = None
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no database at {self.path}: run `emaillog ingest` first, or pass --db")
             self._create_file()
         try:
             self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            self.db = sqlite_utils.Database(self.conn)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -155,6 +158,14 @@ class Store:
                     continue
                 fn(self.db)
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (fn.__name__, _now()))
+
+    @property
+    def db(self) -> "sqlite_utils.Database":
+        """sqlite-utils' view of the connection, for migrations and queries."""
+        if self._db is None:
+            import sqlite_utils
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     def close(self) -> None:
         self.conn.close()
