@@ -173,7 +173,8 @@ def events(
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         from .reports import events_table
-        _console().print(events_table(rows, title=f"{len(rows)} event(s)"))
+        con = _console()
+        con.print(events_table(rows, title=f"{len(rows)} event(s)", width=con.width))
     else:
         from .output import write_rows
         write_rows(rows, fmt.value, EVENT_COLUMNS)
@@ -210,7 +211,8 @@ def person(
     if not rows:
         con.print(f"No events for {address}.", markup=False)
         return
-    con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False))
+    con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False,
+                           width=con.width))
 
 
 def _at(text: Optional[str]) -> str:

@@ -56,20 +56,27 @@ def _outcome(row: dict) -> Text:
     return literal(", ".join(str(p) for p in parts))
 
 
-def events_table(rows: list[dict], *, title: str | None = None, show_person: bool = True) -> Table:
+def events_table(rows: list[dict], *, title: str | None = None, show_person: bool = True,
+                 width: int | None = None) -> Table:
+    """The activity table; on a terminal narrower than 120 columns the
+    detail column is left out (it is in --json)."""
+    show_detail = width is None or width >= 120
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-    table.add_column("time")
-    table.add_column("event")
+    table.add_column("time", no_wrap=True, min_width=25)
+    table.add_column("event", no_wrap=True, min_width=12)
     if show_person:
-        table.add_column("person", overflow="fold")
-    table.add_column("campaign", overflow="fold")
-    table.add_column("outcome", overflow="fold")
-    table.add_column("detail", overflow="fold", max_width=60)
+        table.add_column("person", overflow="fold", min_width=12)
+    table.add_column("campaign", overflow="fold", min_width=8)
+    table.add_column("outcome", overflow="fold", min_width=10)
+    if show_detail:  # one line each: the whole text is in --json / --format jsonl
+        table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=60)
     for row in rows:
         cells = [literal(local_time(row["ts"])), literal(row["type"], TYPE_STYLES.get(row["type"], ""))]
         if show_person:
             cells.append(literal(row["person"]))
-        cells += [literal(row.get("campaign")), _outcome(row), literal(row.get("detail"))]
+        cells += [literal(row.get("campaign")), _outcome(row)]
+        if show_detail:
+            cells.append(literal(row.get("detail")))
         table.add_row(*cells)
     return table
 
@@ -107,7 +114,7 @@ def rejects_table(rows: list[dict]) -> Table:
 
 
 def _until(value: str | None) -> str:
-    return local_time(value) if value else "until released"
+    return f"until {local_time(value)}" if value else "until released"
 
 
 def suppressions_table(items: list, *, title: str) -> Table:
@@ -116,7 +123,8 @@ def suppressions_table(items: list, *, title: str) -> Table:
         table.add_column(name, overflow="fold", max_width=50 if name == "detail" else None)
     for s in items:
         table.add_row(literal(s.person), literal(s.scope or "all campaigns"), literal(s.reason, "bold red"),
-                      literal(local_time(s.since)), literal(_until(s.until)), literal(s.event_id),
+                      literal(local_time(s.since)), literal(local_time(s.until) if s.until else "until released"),
+                      literal(s.event_id),
                       literal(s.detail))
     return table
 
