@@ -1,0 +1,26 @@
+"""The README's examples stay true: its config example loads, and it opens
+with the two set-up commands."""
+
+import re
+
+from conftest import ROOT
+from emaillog.config import load_config
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_config_example_loads(tmp_path):
+    section = README[README.index("## Configuration"):]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    path = tmp_path / "config.toml"
+    path.write_text(block)
+    config = load_config(path)
+    assert config.retry_window_hours == 36 and config.spam_block_hours == 24
+    assert config.campaign_from_sender("bounces+spring@news.example.net") == "spring"
+
+
+def test_readme_opens_with_the_two_commands():
+    first_block = re.search(r"```\n(.*?)```", README, re.S).group(1).strip().splitlines()
+    assert len(first_block) == 2
+    assert "emaillog ingest sample_logs/" in first_block[0]
+    assert "pytest" in first_block[1]
