@@ -38,6 +38,7 @@ class MessageState:
     campaign: str | None = None  # from a header or an ESP tag (beats VERP)
     email: str | None = None
     is_notice: bool = False
+    unique_key: bool = False
     sent_to: list[str] = field(default_factory=list)
     # people delivered or hard-bounced: an expiry no longer concerns them
     settled: list[str] = field(default_factory=list)
@@ -46,9 +47,10 @@ class MessageState:
 
     @property
     def uid(self) -> str:
-        """The message's identity in event keys: queue ids get reused, so the
-        time it was first seen leads (which also keeps the key index append-only)."""
-        return f"{iso(self.first_ts)}|{self.key}"
+        """The message's identity in event keys. Queue ids get reused, so the
+        time it was first seen leads (which also keeps the key index
+        append-only); an ESP's message id is unique on its own."""
+        return self.key if self.unique_key else f"{iso(self.first_ts)}|{self.key}"
 
     def to_json(self) -> dict:
         data = dict(self.__dict__)
@@ -139,6 +141,8 @@ class Correlator:
             state.email = fact.email
         if fact.is_notice:
             state.is_notice = True
+        if fact.unique_key:
+            state.unique_key = True
 
     def _event(self, state: MessageState, fact, person: str, type_: str, ts: datetime, **extra) -> Event:
         """An event of this message for `person`; `fact` (an Attempt or a
@@ -156,6 +160,14 @@ class Correlator:
         )
 
     def _attempt(self, fact: Attempt) -> list[Event]:
+        events = self._attempt_events(fact)
+        state = self.open.get(fact.key)
+        if (state is not None and state.unique_key and state.sent_to
+                and all(person in state.settled for person in state.sent_to)):
+            self._close(fact.key)  # nothing more to join; a late duplicate finds the same keys
+        return events
+
+    def _attempt_events(self, fact: Attempt) -> list[Event]:
         state = self._state(fact.key, fact.ts, fact.source_format)
         if fact.sender and not state.sender:
             state.sender = fact.sender

@@ -144,6 +144,9 @@ class MessageSeen:
     campaign: str | None = None
     email: str | None = None
     is_notice: bool = False
+    # The key never names another message (an ESP's message id), so it alone
+    # identifies the message and its state may be dropped once settled.
+    unique_key: bool = False
 
 
 @dataclass

@@ -191,3 +191,23 @@ def test_a_csv_resumed_after_its_header_keeps_its_columns(tmp_path, ingest):
     whole.write_bytes(b"".join(rows))
     fresh, _ = run_ingest(tmp_path / "whole.db", [whole])
     assert fingerprint(store) == fingerprint(fresh)
+
+
+@pytest.mark.parametrize("esp", ["ses", "sendgrid", "mailgun", "postmark"])
+def test_esp_events_in_another_order_add_nothing(tmp_path, ingest, esp):
+    """An ESP's message id is unique: the same events read again in another
+    order (webhook retries, another export) find the same keys."""
+    records = (LOGS / "esp" / f"{esp}.jsonl").read_bytes().splitlines(keepends=True)
+    first = tmp_path / "a" / f"{esp}.jsonl"
+    first.parent.mkdir()
+    first.write_bytes(b"".join(records))
+    store, summary = ingest([first], format=esp)
+    assert sum(summary.events_added.values()) > 0
+    settled = summary.open_messages
+    again = tmp_path / "b" / f"{esp}.jsonl"
+    again.parent.mkdir()
+    again.write_bytes(b"".join(reversed(records)))
+    _, second = ingest([again], format=esp)
+    assert sum(second.events_added.values()) == 0
+    # Messages that were delivered or bounced are not kept open.
+    assert settled < len(records)

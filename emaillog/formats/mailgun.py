@@ -112,7 +112,7 @@ class Parser(JsonParser):
                 outcome, hint = "bounced", "hard"
         detail = _detail(status)
         sender = address(dig(obj, "envelope.sender"))
-        seen = MessageSeen(key, ts, NAME, message_id=message_id, sender=sender, campaign=campaign, email=email)
+        seen = MessageSeen(key, ts, NAME, unique_key=True, message_id=message_id, sender=sender, campaign=campaign, email=email)
         return [seen, Attempt(key, ts, NAME, recipient=person, outcome=outcome, detail=detail, dsn=dsn,
                               hint=hint, source=source, message_id=message_id, sender=sender,
                               campaign=campaign, relay=status.get("mx-host"))]

@@ -92,7 +92,7 @@ class Parser(JsonParser):
         key = f"{NAME}/{message_id}"
         if outcome == "delivered":
             self.watch.delivered(f"{key}|{person}", ts)
-        seen = MessageSeen(key, ts, NAME, message_id=message_id, sender=obj.get("From") or None,
+        seen = MessageSeen(key, ts, NAME, unique_key=True, message_id=message_id, sender=obj.get("From") or None,
                            campaign=common["campaign"], email=common["email"])
         detail = obj.get("Details") or obj.get("Description") or None
         return [seen, Attempt(key, ts, NAME, recipient=person, outcome=outcome, detail=detail, hint=hint,

@@ -170,7 +170,7 @@ class Parser:
         if ";" in orcpt:  # RFC 3461 ORCPT: `rfc822;addr`
             orcpt = orcpt.split(";", 1)[1]
         return [
-            MessageSeen(key, queued, NAME, message_id=message_id, sender=sender or None, campaign=campaign,
+            MessageSeen(key, queued, NAME, unique_key=True, message_id=message_id, sender=sender or None, campaign=campaign,
                         email=self._header(rec, self.ctx.config.email_header_set), is_notice=sender in ("", "<>")),
             Attempt(key, ts, NAME, recipient=rcpt, outcome=outcome, orig_recipient=orcpt or None,
                     dsn=m.group("dsn") if m else None,

@@ -95,7 +95,7 @@ class Parser(JsonParser):
         if outcome == "delivered":
             self.watch.delivered(f"{key}|{person}", ts)
         status = scalar(obj.get("status"))
-        seen = MessageSeen(key, ts, NAME, message_id=message_id, campaign=campaign, email=email)
+        seen = MessageSeen(key, ts, NAME, unique_key=True, message_id=message_id, campaign=campaign, email=email)
         return [seen, Attempt(key, ts, NAME, recipient=person, outcome=outcome, detail=detail,
                               dsn=status, hint=hint, source=source, message_id=message_id,
                               campaign=campaign)]

@@ -115,7 +115,7 @@ class Parser(JsonParser):
             or self.email(obj)
         message_id = bare_id(dig(mail, "commonHeaders.messageId")) or mail["messageId"]
         sender = address(mail.get("source"))
-        seen = MessageSeen(key, ts, NAME, message_id=message_id, sender=sender,
+        seen = MessageSeen(key, ts, NAME, unique_key=True, message_id=message_id, sender=sender,
                            campaign=campaign, email=email) if ts else None
         return key, seen, campaign, email, message_id, sender
 
