@@ -180,6 +180,9 @@ class Parser:
             return [Reject("to= line without stat=")]
         kv = fields(m.group("rest"))
         stat = m.group("stat").strip()
+        # Sendmail 8.15+ logs the remote's own words in `reply=`, the last field
+        # before `stat=`; `stat=` alone is often just "Service unavailable".
+        reply = m.group("rest").partition("reply=")[2].strip() or None
         mailer, relay = kv.get("mailer", ""), kv.get("relay", "")
         handoff = mailer == "relay" and relay.startswith(LOOPBACK) and (
             key in self.submissions or "Message accepted for delivery" in stat)
@@ -189,11 +192,11 @@ class Parser:
         if word == "Sent":
             outcome, detail = "delivered", _inner(stat)
         elif word == "Deferred":
-            outcome, detail = "deferred", stat.partition(":")[2].strip() or stat
+            outcome, detail = "deferred", reply or stat.partition(":")[2].strip() or stat
         elif word in ("queued", "Queued"):
             return [Skip("queued for a later delivery attempt")]
         else:
-            outcome, detail = "bounced", stat
+            outcome, detail = "bounced", reply or stat
         dsn = kv.get("dsn") if _DSN.fullmatch(kv.get("dsn", "")) else None
         facts = []
         for rcpt in addresses(m.group("to")):
