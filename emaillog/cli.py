@@ -116,6 +116,7 @@ def ingest(
     with IngestLock(g.db_path, wait):
         store = g.store(create=True)
         try:
+            store.sync_views(config)
             if show_progress:
                 from .progress import IngestProgress
                 with IngestProgress(paths) as progress:
@@ -213,6 +214,12 @@ def person(
         return
     con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False,
                            width=con.width))
+    from .charts import activity_chart
+    from .stats import Filters, activity
+    bucket, items = activity(store.conn, Filters(until=at_iso if at else None), "auto", person=address)
+    if items:
+        con.print(activity_chart(items[-30:], bucket=bucket, width=max(10, con.width - 58),
+                                 title=f"Activity per {bucket}"))
 
 
 def _at(text: Optional[str]) -> str:
@@ -279,6 +286,68 @@ def list_retries(
                ["person", "campaign", "message_id", "queue_id", "first_soft_bounce", "attempts",
                 "last_attempt", "last_reason", "window_closes", "status", "event_id"],
                wrapper={"at": at_iso})
+
+
+class Bucket(str, Enum):
+    auto = "auto"
+    day = "day"
+    hour = "hour"
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
+    since: Optional[str] = typer.Option(None, "--since", help="Events from this time on (ISO 8601, or -7d)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
+    at: Optional[str] = typer.Option(None, "--at", help="Judge retries given up at this time [default: now]."),
+    by: Bucket = typer.Option(Bucket.auto, "--by", help="Activity per day or hour [default: hour when it all fits in two days]."),
+    top: int = typer.Option(10, "--top", min=1, help="How many bounce reasons and domains to list."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table, json, jsonl or csv (jsonl and csv: one row per campaign)."),
+    json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+):
+    """Per-campaign funnel and rates: sent, delivered, bounces by class, opens, clicks, unsubscribes.
+
+    Also the top bounce reasons, the top receiving domains with their
+    failure rates, and a chart of activity per day (or hour).
+    """
+    from .stats import CSV_COLUMNS, Filters, campaign_stats
+    g: Globals = ctx.obj
+    filters = Filters(campaign=campaign, since=_when(since), until=_when(until))
+    result = campaign_stats(g.store(), g.config(), _at(at), filters, top=top, bucket=by.value)
+    fmt = ListFormat.json if json_out else fmt
+    if fmt is ListFormat.table:
+        from .stats_tables import stats_view
+        con = _console()
+        con.print(stats_view(result, con.width))
+    elif fmt is ListFormat.json:
+        from .output import write_json
+        write_json(result.to_json())
+    else:
+        from .output import write_rows
+        write_rows(result.campaigns, fmt.value, list(CSV_COLUMNS))
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    html: Path = typer.Option(..., "--html", metavar="FILE", help="Where to write the report (one self-contained HTML file)."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
+    since: Optional[str] = typer.Option(None, "--since", help="Events from this time on (ISO 8601, or -30d)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
+    at: Optional[str] = typer.Option(None, "--at", help="Suppressions and retries as of this time [default: now]."),
+    title: str = typer.Option("Email activity report", "--title", help="The report's heading."),
+):
+    """Write an HTML report: funnel, daily chart, bounce reasons, suppressions.
+
+    The file needs no network to view: styles and charts (SVG) are inline.
+    """
+    from .html_report import write_report
+    from .stats import Filters
+    g: Globals = ctx.obj
+    filters = Filters(campaign=campaign, since=_when(since), until=_when(until))
+    size = write_report(html, g.store(), g.config(), _at(at), filters, title=title)
+    print(f"wrote {html} ({size // 1024 + 1} KB)")
 
 
 @app.command()

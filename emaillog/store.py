@@ -97,6 +97,15 @@ def m002_ingest_state(db: "sqlite_utils.Database"):
         )""")
 
 
+@migration
+def m003_views(db: "sqlite_utils.Database"):
+    """Readable views for sqlite-utils and Datasette (see views.py)."""
+    from .config import Config
+    from .views import sync_views
+    defaults = Config()
+    sync_views(db.conn, defaults.retry_window_hours, defaults.spam_block_hours)
+
+
 class StoreError(RuntimeError):
     """A database problem, phrased for the operator."""
 
@@ -173,6 +182,12 @@ class Store:
     # -- transactions ------------------------------------------------------
     def transaction(self):
         return _Transaction(self.conn)
+
+    def sync_views(self, config) -> None:
+        """Bake the configured windows into the views (when they changed)."""
+        from .views import sync_views
+        with self.transaction():
+            sync_views(self.conn, config.retry_window_hours, config.spam_block_hours)
 
     # -- ingest writes -----------------------------------------------------
     def write_batch(self, events: list[Event], *, rejects: Iterable[dict] = (),
