@@ -69,32 +69,40 @@ def active_suppressions(spam_block_hours: float) -> str:
               AND (r.scope IS NULL OR r.scope = s.scope))"""
 
 
-def pending_retries(retry_window_hours: float) -> str:
-    closes = _plus("s.ts", retry_window_hours)
-    return f"""
-        SELECT s.person, s.campaign, s.message_id, s.queue_id, s.ts AS first_soft_bounce,
-               coalesce(s.attempts, 1) AS attempts, s.last_attempt, s.reason AS last_reason,
-               {closes} AS window_closes, s.id AS event_id
-        FROM events s
-        WHERE s.type = 'soft_bounced' AND s.ts <= {NOW} AND {closes} > {NOW}
+def _still_pending(retry_window_hours: float) -> str:
+    """For a soft bounce `s`: in its window, not given up, not resolved."""
+    return f"""s.ts <= {NOW} AND {_plus('s.ts', retry_window_hours)} > {NOW}
           AND NOT (coalesce(s.reason, '') = 'expired' AND coalesce(s.last_attempt, s.ts) <= {NOW})
           AND NOT EXISTS (
             SELECT 1 FROM events r
             WHERE r.dedupe_key IN (s.send || '|delivered', s.send || '|hard_bounced') AND r.ts <= {NOW})"""
 
 
-def person_status() -> str:
-    return """
+def pending_retries(retry_window_hours: float) -> str:
+    return f"""
+        SELECT s.person, s.campaign, s.message_id, s.queue_id, s.ts AS first_soft_bounce,
+               coalesce(s.attempts, 1) AS attempts, s.last_attempt, s.reason AS last_reason,
+               {_plus('s.ts', retry_window_hours)} AS window_closes, s.id AS event_id
+        FROM events s
+        WHERE s.type = 'soft_bounced' AND {_still_pending(retry_window_hours)}"""
+
+
+def person_status(retry_window_hours: float) -> str:
+    # Pending retries counted through the person index (`+s.type` keeps
+    # SQLite from scanning every soft bounce once per person).
+    pending = f"""(SELECT count(*) FROM events s WHERE s.person = p.person AND +s.type = 'soft_bounced'
+                  AND {_still_pending(retry_window_hours)})"""
+    return f"""
         SELECT p.person,
             CASE WHEN EXISTS (SELECT 1 FROM active_suppressions a WHERE a.person = p.person AND a.scope IS NULL)
                       THEN 'suppressed'
                  WHEN EXISTS (SELECT 1 FROM active_suppressions a WHERE a.person = p.person)
                       THEN 'suppressed_for_some_campaigns'
-                 WHEN EXISTS (SELECT 1 FROM pending_retries r WHERE r.person = p.person) THEN 'retrying'
+                 WHEN {pending} > 0 THEN 'retrying'
                  ELSE 'mailable' END AS status,
             (SELECT group_concat(DISTINCT reason || coalesce(' (' || scope || ')', ''))
                FROM active_suppressions a WHERE a.person = p.person) AS suppressions,
-            (SELECT count(*) FROM pending_retries r WHERE r.person = p.person) AS pending_retries,
+            {pending} AS pending_retries,
             p.sent, p.delivered, p.hard_bounced, p.soft_bounced, p.opened, p.clicked,
             p.first_event, p.last_event
         FROM (SELECT person, sum(type = 'sent') AS sent, sum(type = 'delivered') AS delivered,
@@ -110,7 +118,7 @@ def definitions(retry_window_hours: float, spam_block_hours: float) -> dict[str,
         "campaign_funnel": campaign_funnel(),
         "active_suppressions": active_suppressions(spam_block_hours),
         "pending_retries": pending_retries(retry_window_hours),
-        "person_status": person_status(),
+        "person_status": person_status(retry_window_hours),
     }
 
 

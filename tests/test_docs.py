@@ -24,3 +24,10 @@ def test_readme_opens_with_the_two_commands():
     assert len(first_block) == 2
     assert "emaillog ingest sample_logs/" in first_block[0]
     assert "pytest" in first_block[1]
+
+
+def test_readme_documents_every_view():
+    from emaillog.views import definitions
+    section = README[README.index("## The database"):README.index("## Reports")]
+    for name in definitions(36, 24):
+        assert f"`{name}`" in section, f"README's database section does not describe the view {name}"
