@@ -197,7 +197,10 @@ def write_report(path: str | os.PathLike, store, config: Config, at: str, filter
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = render(stats, suppressions, len(pending), title=title, generated=generated).encode()
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".emaillog-report-")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".emaillog-report-")
+    except OSError as exc:  # name the file the user asked for, not our temporary one
+        raise OSError(exc.errno, f"cannot write the report ({exc.strerror})", str(target)) from exc
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)

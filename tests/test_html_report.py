@@ -117,3 +117,11 @@ def test_console_check_catches_errors(tmp_path):
     bad.write_text("<!DOCTYPE html><p>x</p><script>missing()</script>")
     _, console = browse(bad, tmp_path)
     assert any("missing is not defined" in line for line in console)
+
+
+def test_report_to_an_unwritable_place_is_one_sentence(cli, tmp_path):
+    cli("ingest", "-q", LOGS / "postfix" / "scenario.log")
+    result = cli("report", "--html", tmp_path / "missing-dir" / "r.html")
+    assert result.returncode == 1
+    assert result.stderr.startswith("emaillog: ") and "missing-dir/r.html" in result.stderr
+    assert "Traceback" not in result.stderr and ".emaillog-report-" not in result.stderr
