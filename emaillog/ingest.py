@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from . import formats
 from .config import Config
 from .correlate import Correlator, MessageState
-from .events import Event, Reject, Skip
+from .events import SOFT_BOUNCED, Event, Reject, Skip
 from .formats.context import ParseContext
 from .inputs import MAX_LINE, InputProblem, OpenedInput, expand, open_input, read_lines
 from .store import Store
@@ -35,6 +35,7 @@ class Summary:
     lines_read: int = 0
     events_added: Counter = field(default_factory=Counter)
     events_known: int = 0
+    attempts_merged: int = 0  # later deferrals folded into a stored soft bounce
     skipped: int = 0
     rejected: int = 0
     notices_skipped: int = 0
@@ -51,7 +52,8 @@ class Summary:
             "files_read": self.files_read, "lines_read": self.lines_read,
             "events_added": dict(sorted(self.events_added.items())),
             "events_added_total": sum(self.events_added.values()),
-            "events_already_known": self.events_known, "lines_skipped": self.skipped,
+            "events_already_known": self.events_known, "soft_bounce_attempts_merged": self.attempts_merged,
+            "lines_skipped": self.skipped,
             "lines_rejected": self.rejected, "notices_skipped": self.notices_skipped,
             "stale_messages_closed": self.stale_closed, "open_messages": self.open_messages,
             "problems": self.problems,
@@ -201,7 +203,9 @@ class Ingest:
         corr.dirty.clear()
         corr.closed.clear()
         self.summary.events_added.update(added)
-        self.summary.events_known += len(batch) - sum(added.values())
+        repeats = sum(1 for e in batch if e.type == SOFT_BOUNCED) - added.get(SOFT_BOUNCED, 0)
+        self.summary.attempts_merged += repeats
+        self.summary.events_known += len(batch) - sum(added.values()) - repeats
         if self.progress:
             self.progress(opened, end)
 

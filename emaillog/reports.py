@@ -91,6 +91,8 @@ def ingest_summary(data: dict) -> Group:
     for kind, count in data["events_added"].items():
         table.add_row(Text(f"  {kind}", style=TYPE_STYLES.get(kind, "")), str(count))
     table.add_row("new events", str(data["events_added_total"]))
+    if data["soft_bounce_attempts_merged"]:
+        table.add_row("later attempts of a soft bounce", str(data["soft_bounce_attempts_merged"]))
     table.add_row("already known", str(data["events_already_known"]))
     table.add_row("lines skipped", str(data["lines_skipped"]))
     table.add_row("lines rejected", str(data["lines_rejected"]))
