@@ -252,7 +252,8 @@ def suppressed(
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         from .reports import suppressions_table
-        _console().print(suppressions_table(items, title=f"{len(items)} suppression(s) at {at_iso}"))
+        con = _console()
+        con.print(suppressions_table(items, title=f"{len(items)} suppression(s) at {at_iso}", width=con.width))
         return
     from .output import write_rows
     write_rows([s.to_json() for s in items], fmt.value,
@@ -279,7 +280,9 @@ def list_retries(
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         from .reports import retries_table
-        _console().print(retries_table(items, title=f"{len(items)} retr{'y' if len(items) == 1 else 'ies'} at {at_iso}"))
+        con = _console()
+        con.print(retries_table(items, title=f"{len(items)} retr{'y' if len(items) == 1 else 'ies'} at {at_iso}",
+                                width=con.width))
         return
     from .output import write_rows
     write_rows([r.to_json() for r in items], fmt.value,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -119,29 +120,65 @@ def _until(value: str | None) -> str:
     return f"until {local_time(value)}" if value else "until released"
 
 
-def suppressions_table(items: list, *, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name in ("person", "scope", "reason", "since", "until", "event", "detail"):
-        table.add_column(name, overflow="fold", max_width=50 if name == "detail" else None)
+def short_time(iso: str | None) -> str:
+    """UTC ISO -> the viewer's zone to the minute, for narrow tables."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _zone_note() -> str:
+    return "times " + datetime.now().astimezone().strftime("%z")
+
+
+def suppressions_table(items: list, *, title: str, width: int | None = None) -> Table:
+    """Times to the minute; below 120 columns no event id or detail (both
+    are in --json)."""
+    wide = width is None or width >= 120
+    when = short_time
+    table = Table(title=f"{title} ({_zone_note()})", title_justify="left",
+                  box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
+    names = ("person", "scope", "reason", "since", "until") + (("event", "detail") if wide else ())
+    for name in names:
+        if name == "detail":  # one line each: the whole text is in --json
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=40)
+        else:
+            table.add_column(name, overflow="fold", no_wrap=name in ("since", "until", "reason"),
+                             min_width=16 if name == "person" else None)
     for s in items:
-        table.add_row(literal(s.person), literal(s.scope or "all campaigns"), literal(s.reason, "bold red"),
-                      literal(local_time(s.since)), literal(local_time(s.until) if s.until else "until released"),
-                      literal(s.event_id),
-                      literal(s.detail))
+        cells = [literal(s.person), literal(s.scope or "all campaigns"), literal(s.reason, "bold red"),
+                 literal(when(s.since)), literal(when(s.until) if s.until else "until released")]
+        if wide:
+            cells += [literal(s.event_id), literal(s.detail)]
+        table.add_row(*cells)
     return table
 
 
-def retries_table(items: list, *, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name in ("person", "campaign", "message", "first soft bounce", "attempts", "last attempt",
-                 "last reason", "window closes", "status"):
-        table.add_column(name, overflow="fold")
+def _day_minute(iso: str | None) -> str:
+    return short_time(iso)[5:]
+
+
+def retries_table(items: list, *, title: str, width: int | None = None) -> Table:
+    """Below 140 columns: no message id or last attempt (both in --json),
+    times as month-day hour:minute (a retry window is a day or two)."""
+    wide = width is None or width >= 140
+    when = short_time if wide else _day_minute
+    table = Table(title=f"{title} ({_zone_note()})", title_justify="left",
+                  box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
+    columns = (("person", "campaign", "message", "first soft bounce", "attempts", "last attempt",
+                "last reason", "window closes", "status") if wide else
+               ("person", "campaign", "first soft bounce", "attempts", "last reason", "window closes", "status"))
+    headers = {} if wide else {"first soft bounce": "since", "attempts": "tries", "last reason": "reason",
+                               "window closes": "closes"}
+    for name in columns:
+        table.add_column(headers.get(name, name), overflow="fold", no_wrap=name not in ("person", "message"))
     for r in items:
-        table.add_row(literal(r.person), literal(r.campaign), literal(r.message_id or r.queue_id),
-                      literal(local_time(r.first_soft_bounce)), literal(r.attempts),
-                      literal(local_time(r.last_attempt)), literal(r.last_reason),
-                      literal(local_time(r.window_closes)),
-                      literal(r.status, "yellow" if r.status == "pending" else "dim"))
+        cells = {"person": literal(r.person), "campaign": literal(r.campaign),
+                 "message": literal(r.message_id or r.queue_id), "first soft bounce": literal(when(r.first_soft_bounce)),
+                 "attempts": literal(r.attempts), "last attempt": literal(when(r.last_attempt)),
+                 "last reason": literal(r.last_reason), "window closes": literal(when(r.window_closes)),
+                 "status": literal(r.status, "yellow" if r.status == "pending" else "dim")}
+        table.add_row(*(cells[n] for n in columns))
     return table
 
 
