@@ -39,7 +39,7 @@ def activity_chart(items: list[dict], *, bucket: str, width: int = 40, title: st
     """One row per bucket: a stacked bar of delivered / soft / hard bounced,
     scaled to the busiest bucket, then the counts in words."""
     top = max((sum(item[kind] for kind, *_ in SEGMENTS) for item in items), default=0) or 1
-    table = Table(title=title, title_justify="left", box=None, show_header=True, pad_edge=False,
+    table = Table(title=Text(title) if title else None, title_justify="left", box=None, show_header=True, pad_edge=False,
                   caption=legend(), caption_justify="left")
     table.add_column(f"UTC {bucket}", no_wrap=True)
     table.add_column("outcomes", no_wrap=True, min_width=width)

@@ -218,7 +218,7 @@ def person(
     from .stats import Filters, activity
     bucket, items = activity(store.conn, Filters(until=at_iso if at else None), "auto", person=address)
     if items:
-        con.print(activity_chart(items[-30:], bucket=bucket, width=max(10, con.width - 58),
+        con.print(activity_chart(items[-30:], bucket=bucket, width=min(60, max(10, con.width - 58)),
                                  title=f"Activity per {bucket}"))
 
 
@@ -304,7 +304,7 @@ def stats(
     since: Optional[str] = typer.Option(None, "--since", help="Events from this time on (ISO 8601, or -7d)."),
     until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
     at: Optional[str] = typer.Option(None, "--at", help="Judge retries given up at this time [default: now]."),
-    by: Bucket = typer.Option(Bucket.auto, "--by", help="Activity per day or hour [default: hour when it all fits in two days]."),
+    by: Bucket = typer.Option(Bucket.auto, "--by", help="Activity per day or hour; auto: per hour when it all fits in two days."),
     top: int = typer.Option(10, "--top", min=1, help="How many bounce reasons and domains to list."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table, json, jsonl or csv (jsonl and csv: one row per campaign)."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),

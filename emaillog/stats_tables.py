@@ -28,7 +28,7 @@ def _campaign(row: dict):
 
 def _columns_table(title: str, stats: Stats, columns: tuple) -> Table:
     """Campaign rows plus a total footer; cells are `(header, row -> text)`."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    table = Table(title=Text(title) if title else None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   show_footer=len(stats.campaigns) > 1)
     table.add_column("campaign", footer="all", overflow="fold", ratio=None)
     for name, cell in columns:
@@ -91,7 +91,7 @@ def stats_view(stats: Stats, width: int = 80) -> Group:
     parts = [delivery_table(stats), engagement_table(stats)]
     if stats.activity:
         parts.append(activity_chart(stats.activity[-60:], bucket=stats.bucket, title=f"Activity per {stats.bucket}",
-                                    width=max(10, width - 58)))
+                                    width=min(60, max(10, width - 58))))
     if stats.reasons:
         parts.append(reasons_table(stats))
     if stats.domains:

@@ -47,3 +47,13 @@ def test_queue_ids_short_and_long(qid):
 def test_words_are_not_queue_ids(word):
     regex, _ = postfix.PATTERNS["queued"]
     assert not regex.match(f"{word}: something")
+
+
+@pytest.mark.parametrize("address", ['"john doe"@example.com', '"a,b"@example.com', "ann@example.com", "ann"])
+def test_delivery_addresses_quoted_or_not(address):
+    """Postfix quotes a local part with spaces or commas: <"john doe"@example.com>."""
+    regex, _ = postfix.PATTERNS["delivery"]
+    line = (f"to=<{address}>, orig_to=<{address}>, relay=mx.example.com[192.0.2.1]:25, delay=1.2, "
+            "delays=0.1/0/0.5/0.6, dsn=5.1.1, status=bounced (550 5.1.1 unknown)")
+    m = regex.match(line)
+    assert m and m.group("to") == address and m.group("orig_to") == address and m.group("status") == "bounced"

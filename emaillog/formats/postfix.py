@@ -36,8 +36,10 @@ PATTERNS = {
     ),
     "delivery": (
         re.compile(
-            # Old Postfix versions logged addresses without angle brackets.
-            r"to=<?(?P<to>[^>,\s]*)>?,(?: orig_to=<?(?P<orig_to>[^>,\s]*)>?,)?(?: relay=(?P<relay>\S+),)?"
+            # Old Postfix versions logged addresses without angle brackets; a
+            # local part with spaces or commas is logged quoted: <"a b"@example>.
+            r'to=<?(?P<to>"[^"]*"[^>,\s]*|[^>,\s]*)>?,(?: orig_to=<?(?P<orig_to>"[^"]*"[^>,\s]*|[^>,\s]*)>?,)?'
+            r"(?: relay=(?P<relay>\S+),)?"
             r".*?(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>[\w-]+)(?: \((?P<text>.*)\)[^)]*)?$"
         ),
         "to=<ann@example.com>, orig_to=<ann@list.example>, relay=mx.example.com[192.0.2.1]:25, "

@@ -1,0 +1,65 @@
+"""Write the README's command reference from the commands' own `--help`.
+
+The text between `<!-- reference:start -->` and `<!-- reference:end -->` is
+generated: `emaillog --help`, then each command's help, at 100 columns.
+A test fails when it is stale, so the reference never drifts from the code.
+
+    python tools/readme_reference.py          # rewrite README.md
+    python tools/readme_reference.py --check  # exit 1 when README.md is stale
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import typer.main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+START, END = "<!-- reference:start -->", "<!-- reference:end -->"
+WIDTH = 100
+
+
+def help_texts() -> list[tuple[str, str]]:
+    """[(command line, help text)] for the program and each command, in
+    the order `emaillog --help` lists them."""
+    from emaillog.cli import app
+    group = typer.main.get_command(app)
+    top = click.Context(group, info_name="emaillog", terminal_width=WIDTH, max_content_width=WIDTH)
+    out = [("emaillog", group.get_help(top))]
+    for name in group.list_commands(top):
+        command = group.get_command(top, name)
+        ctx = click.Context(command, info_name=name, parent=top, terminal_width=WIDTH, max_content_width=WIDTH)
+        out.append((f"emaillog {name}", command.get_help(ctx)))
+    return out
+
+
+def reference() -> str:
+    parts = []
+    for title, text in help_texts():
+        parts.append(f"### `{title}`\n\n```\n{text.rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def updated(readme: str, text: str) -> str:
+    before, rest = readme.split(START, 1)
+    _, after = rest.split(END, 1)
+    return f"{before}{START}\n{text}{END}{after}"
+
+
+def main() -> int:
+    readme = README.read_text()
+    new = updated(readme, reference())
+    if "--check" in sys.argv:
+        if new != readme:
+            print("README.md's command reference is stale: run python tools/readme_reference.py", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
