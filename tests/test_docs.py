@@ -31,3 +31,17 @@ def test_readme_documents_every_view():
     section = README[README.index("## The database"):README.index("## Reports")]
     for name in definitions(36, 24):
         assert f"`{name}`" in section, f"README's database section does not describe the view {name}"
+
+
+def test_readme_tour_is_real_output():
+    """"A short tour" is what the commands print on sample_logs/ (regenerate
+    with python tools/readme_tour.py after a change in output)."""
+    import shutil
+    import subprocess
+    import sys
+    if shutil.which("emaillog") is None:
+        import pytest
+        pytest.skip("emaillog is not installed")
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "readme_tour.py"), "--check"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
