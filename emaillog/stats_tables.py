@@ -65,7 +65,7 @@ def engagement_table(stats: Stats) -> Table:
 
 
 def reasons_table(stats: Stats) -> Table:
-    table = Table(title="Top bounce reasons", title_justify="left")
+    table = Table(title="Top bounce reasons", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("bounce", "class", "reason", "count", "people"):
         table.add_column(name, justify="right" if name in ("count", "people") else "left")
     for r in stats.reasons:
@@ -75,7 +75,7 @@ def reasons_table(stats: Stats) -> Table:
 
 
 def domains_table(stats: Stats) -> Table:
-    table = Table(title="Top receiving domains", title_justify="left")
+    table = Table(title="Top receiving domains", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("domain", "sent", "delivered", "hard", "soft", "hard rate", "soft rate"):
         table.add_column(name, justify="left" if name == "domain" else "right", overflow="fold")
     for r in stats.domains:
@@ -92,6 +92,7 @@ def stats_view(stats: Stats, width: int = 80) -> Group:
     if stats.activity:
         parts.append(activity_chart(stats.activity[-60:], bucket=stats.bucket, title=f"Activity per {stats.bucket}",
                                     width=min(60, max(10, width - 58))))
+        parts.append(Text(""))
     if stats.reasons:
         parts.append(reasons_table(stats))
     if stats.domains:
