@@ -62,7 +62,7 @@ def events_table(rows: list[dict], *, title: str | None = None, show_person: boo
     """The activity table; on a terminal narrower than 120 columns the
     detail column is left out (it is in --json)."""
     show_detail = width is None or width >= 120
-    table = Table(title=Text(title) if title else None, title_justify="left", show_lines=False, expand=False)
+    table = Table(title=literal(title) if title else None, title_justify="left", show_lines=False, expand=False)
     table.add_column("time", no_wrap=True, min_width=25)
     table.add_column("event", no_wrap=True, min_width=12)
     if show_person:
@@ -107,7 +107,7 @@ def ingest_summary(data: dict) -> Group:
 
 
 def rejects_table(rows: list[dict]) -> Table:
-    table = Table(title=f"{len(rows)} rejected line(s)", title_justify="left")
+    table = Table(title=Text(f"{len(rows)} rejected line(s)"), title_justify="left")
     for name in ("file", "line", "why", "text"):
         table.add_column(name, overflow="fold")
     for row in rows:
@@ -136,7 +136,7 @@ def suppressions_table(items: list, *, title: str, width: int | None = None) -> 
     are in --json)."""
     wide = width is None or width >= 120
     when = short_time
-    table = Table(title=Text(f"{title} ({_zone_note()})"), title_justify="left",
+    table = Table(title=literal(f"{title} ({_zone_note()})"), title_justify="left",
                   box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
     names = ("person", "scope", "reason", "since", "until") + (("event", "detail") if wide else ())
     for name in names:
@@ -163,7 +163,7 @@ def retries_table(items: list, *, title: str, width: int | None = None) -> Table
     times as month-day hour:minute (a retry window is a day or two)."""
     wide = width is None or width >= 140
     when = short_time if wide else _day_minute
-    table = Table(title=Text(f"{title} ({_zone_note()})"), title_justify="left",
+    table = Table(title=literal(f"{title} ({_zone_note()})"), title_justify="left",
                   box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
     columns = (("person", "campaign", "message", "first soft bounce", "attempts", "last attempt",
                 "last reason", "window closes", "status") if wide else

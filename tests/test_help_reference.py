@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 import typer.main
 
@@ -16,15 +15,20 @@ import readme_reference  # noqa: E402
 
 
 def missing_help(app: typer.Typer) -> list[str]:
-    """Commands without a help text, and their parameters without one."""
-    group = typer.main.get_command(app)
-    problems = []
-    for name, command in group.commands.items():
+    """Commands without a help text, and parameters without one, over the
+    whole command tree: the program's own options and any sub-groups too."""
+    problems: list[str] = []
+
+    def walk(command, path: str) -> None:
         if not (command.help or "").strip():
-            problems.append(f"command {name}")
+            problems.append(f"command {path}")
         for param in command.params:
             if not (getattr(param, "help", None) or "").strip():
-                problems.append(f"{name} {param.opts[0] if param.opts else param.name}")
+                problems.append(f"{path} {param.opts[0] if param.opts else param.name}")
+        for name, sub in getattr(command, "commands", {}).items():  # a group's commands
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "emaillog")
     return problems
 
 
@@ -34,17 +38,32 @@ def test_every_command_and_option_has_help():
 
 
 def test_the_help_check_can_fail():
-    app = typer.Typer()
+    """A command, an argument, an option, a program option or a sub-group
+    without help is each reported."""
+    app = typer.Typer(help="A program.")
+
+    @app.callback()
+    def main(verbose: bool = typer.Option(False, "--verbose")):
+        """A program."""
 
     @app.command()
     def documented(flag: bool = typer.Option(False, "--flag", help="Does a thing.")):
         """Has help."""
 
     @app.command()
-    def bare(count: int = typer.Option(1, "--count")):
+    def bare(name: str = typer.Argument(...), count: int = typer.Option(1, "--count")):
         pass
 
-    assert missing_help(app) == ["command bare", "bare --count"]
+    sub = typer.Typer()
+    app.add_typer(sub, name="group")
+
+    @sub.command()
+    def leaf():
+        pass
+
+    assert missing_help(app) == [
+        "emaillog --verbose", "command emaillog bare", "emaillog bare name", "emaillog bare --count",
+        "command emaillog group", "command emaillog group leaf"]
 
 
 def test_readme_reference_is_current():
@@ -57,7 +76,22 @@ def test_reference_lists_every_command():
     from emaillog.cli import app
     group = typer.main.get_command(app)
     text = readme_reference.reference()
-    ctx = click.Context(group)
+    ctx = typer.Context(group)
     for name in group.list_commands(ctx):
         assert f"### `emaillog {name}`" in text
     assert "\x1b" not in text  # plain text, no terminal styling
+
+
+def test_check_mode_flags_a_stale_readme(tmp_path, monkeypatch, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{readme_reference.START}\nold help\n{readme_reference.END}\n\n## After\n")
+    monkeypatch.setattr(readme_reference, "README", readme)
+    monkeypatch.setattr(sys, "argv", ["readme_reference.py", "--check"])
+    assert readme_reference.main() == 1
+    assert "run python tools/readme_reference.py" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["readme_reference.py"])
+    assert readme_reference.main() == 0  # rewrites it
+    monkeypatch.setattr(sys, "argv", ["readme_reference.py", "--check"])
+    assert readme_reference.main() == 0
+    text = readme.read_text()
+    assert text.startswith("# x\n") and text.endswith("\n## After\n") and "old help" not in text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
+import typer
 import typer.main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,12 +26,13 @@ def help_texts() -> list[tuple[str, str]]:
     """[(command line, help text)] for the program and each command, in
     the order `emaillog --help` lists them."""
     from emaillog.cli import app
+    # typer.Context, not click.Context: recent typer carries its own copy of click
     group = typer.main.get_command(app)
-    top = click.Context(group, info_name="emaillog", terminal_width=WIDTH, max_content_width=WIDTH)
+    top = typer.Context(group, info_name="emaillog", terminal_width=WIDTH, max_content_width=WIDTH)
     out = [("emaillog", group.get_help(top))]
     for name in group.list_commands(top):
         command = group.get_command(top, name)
-        ctx = click.Context(command, info_name=name, parent=top, terminal_width=WIDTH, max_content_width=WIDTH)
+        ctx = typer.Context(command, info_name=name, parent=top, terminal_width=WIDTH, max_content_width=WIDTH)
         out.append((f"emaillog {name}", command.get_help(ctx)))
     return out
 
