@@ -210,7 +210,8 @@ def person(
     con = _console()
     con.print(person_status(address, sups, pending))
     if not rows:
-        con.print(f"No events for {address}.", markup=False)
+        from .reports import safe
+        con.print(f"No events for {safe(address)}.", markup=False)
         return
     con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False,
                            width=con.width))
@@ -483,16 +484,16 @@ def classify(
     json_out: bool = typer.Option(False, "--json", help="One JSON object per reply, one per line."),
 ):
     """Show how a bounce reply is classified, and which rule decided."""
-    import json
     from .classify import classify_text
+    from .output import dumps
     texts = replies or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     con = _console()
     for text in texts:
         v = classify_text(text)
         kind = "hard" if v.hard else "soft"
         if json_out:
-            print(json.dumps({"reply": text, "bounce": kind, "bounce_class": v.bounce_class,
-                              "reason": v.reason, "rule": v.rule}, ensure_ascii=False))
+            print(dumps({"reply": text, "bounce": kind, "bounce_class": v.bounce_class,
+                         "reason": v.reason, "rule": v.rule}))
         else:
             from .reports import safe
             label = f"{kind} ({v.bounce_class})" if v.hard else kind

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
+
+# json.dumps escapes C0 controls but leaves DEL and the C1 range (one-byte
+# CSI and friends, which some terminals obey) raw; escape them too: the
+# same JSON value, safe to print.
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def dumps(value, **kwargs) -> str:
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False, **kwargs))
+
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -17,11 +28,10 @@ def write_rows(rows: list[dict], fmt: str, columns: list[str], *, wrapper: dict 
     rows = [{c: row.get(c) for c in columns} for row in rows]
     if fmt == "json":
         doc = {**wrapper, "count": len(rows), "items": rows} if wrapper is not None else rows
-        json.dump(doc, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(dumps(doc, indent=2) + "\n")
     elif fmt == "jsonl":
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(dumps(row) + "\n")
     elif fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
@@ -32,5 +42,4 @@ def write_rows(rows: list[dict], fmt: str, columns: list[str], *, wrapper: dict 
 
 def write_json(doc, out=None) -> None:
     out = out or sys.stdout
-    json.dump(doc, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    out.write(dumps(doc, indent=2) + "\n")

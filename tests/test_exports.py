@@ -60,3 +60,13 @@ def test_stats_csv_columns_are_the_documented_ones(loaded):
     header = next(csv.reader(io.StringIO(loaded("stats", "--format", "csv", "--at", AT).stdout)))
     assert header == list(CSV_COLUMNS)
     assert header[:3] == ["campaign", "sent", "delivered"] and "click_to_open_rate" in header
+
+
+def test_json_output_escapes_every_control_character():
+    """Bounce texts may hold one-byte CSI (\\x9b) or DEL; the JSON written
+    carries them escaped (safe on a terminal) and reads back the same."""
+    from emaillog.output import dumps
+    value = {"detail": "550 \x1b[2J \x9b2J \x7f é ✓"}
+    text = dumps(value)
+    assert not any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in text)
+    assert json.loads(text) == value and "é ✓" in text

@@ -219,8 +219,6 @@ def test_hostile_text_is_harmless_and_visible(outputs, mode, name, argv, shown):
             assert text in plain, f"{text!r} not shown literally in:\n{plain}"
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py `person`: `No events for {address}.` prints the address without "
-                                       "reports.safe(); remove this mark once it does")
 def test_person_without_events_is_safe(env, tmp_path):
     base, _ = env
     [(code, out)] = run_commands(tmp_path / "run", [["person", f"n{CLEAR}@example.com"]],
