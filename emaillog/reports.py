@@ -44,6 +44,9 @@ def local_time(iso: str | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S %z")
 
 
+NOTED_TYPES = ("manual_suppressed", "released", "unsubscribed")
+
+
 def _outcome(row: dict) -> Text:
     parts = [p for p in (row.get("bounce_class"), row.get("reason")) if p]
     if row.get("attempts"):
@@ -52,7 +55,7 @@ def _outcome(row: dict) -> Text:
         parts.append(f"machine: {row['machine']}")
     if row.get("url"):
         parts.append(row["url"])
-    if row.get("note"):
+    if row.get("note") and row["type"] in NOTED_TYPES:  # an operator's why; a one-click POST
         parts.append(f"note: {row['note']}")
     return literal(", ".join(str(p) for p in parts))
 
@@ -62,8 +65,11 @@ def events_table(rows: list[dict], *, title: str | None = None, show_person: boo
     """The activity table; on a terminal narrower than 120 columns the
     detail column is left out (it is in --json)."""
     show_detail = width is None or width >= 120
+    when = local_time if show_detail else _second
+    if title and not show_detail:
+        title = f"{title} ({_zone_note()})"
     table = Table(title=literal(title) if title else None, title_justify="left", show_lines=False, expand=False)
-    table.add_column("time", no_wrap=True, min_width=25)
+    table.add_column("time", no_wrap=True)
     table.add_column("event", no_wrap=True, min_width=12)
     if show_person:
         table.add_column("person", overflow="fold", min_width=12)
@@ -72,7 +78,7 @@ def events_table(rows: list[dict], *, title: str | None = None, show_person: boo
     if show_detail:  # one line each: the whole text is in --json / --format jsonl
         table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=60)
     for row in rows:
-        cells = [literal(local_time(row["ts"])), literal(row["type"], TYPE_STYLES.get(row["type"], ""))]
+        cells = [literal(when(row["ts"])), literal(row["type"], TYPE_STYLES.get(row["type"], ""))]
         if show_person:
             cells.append(literal(row["person"]))
         cells += [literal(row.get("campaign")), _outcome(row)]
@@ -118,6 +124,11 @@ def rejects_table(rows: list[dict]) -> Table:
 
 def _until(value: str | None) -> str:
     return f"until {local_time(value)}" if value else "until released"
+
+
+def _second(iso: str | None) -> str:
+    """The viewer's zone to the second, without the offset (it is in the title)."""
+    return local_time(iso)[:19]
 
 
 def short_time(iso: str | None) -> str:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .. import tracking
 from ..config import ConfigError
-from ..events import Reject, Skip, person_of
+from ..events import Reject, Skip, message_id_of, person_of
 from .context import ParseContext
 
 NAME = "access_log"
@@ -92,7 +92,9 @@ class Parser:
         if not person:
             return self.skip(f"{pattern['kind']} hit whose person is unknown (no address, token not a known send)")
         send = send or {}
-        message_id = fields.get("message_id") or send.get("message_id")
+        # The known send's Message-ID, else the URL's in the same <id> form,
+        # so tracking events join the MTA's by message.
+        message_id = send.get("message_id") or message_id_of(fields.get("message_id"))
         common = dict(campaign=fields.get("campaign") or send.get("campaign"),
                       email=fields.get("email") or send.get("email"), message_id=message_id,
                       source_format=NAME, source=source)
