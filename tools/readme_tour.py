@@ -25,7 +25,10 @@ AT = "2026-11-29T08:00Z"
 
 # (shell command as shown, note shown after it or None)
 TOUR = [
-    ("emaillog ingest --year 2026 sample_logs/", "syslog stamps carry no year; the sample is from November 2026"),
+    # Files named one by one are read in that order (a directory's files oldest
+    # first, which a fresh checkout leaves to chance): mail before its tracking.
+    ("emaillog ingest --year 2026 sample_logs/mail.log sample_logs/access.log",
+     "syslog stamps carry no year; the sample is from November 2026"),
     (f"emaillog person ann@example.com --at {AT}", "status first, then the history, newest first"),
     (f"emaillog check bob@example.com --campaign spring --at {AT}; echo $?", None),
     (f"emaillog suppressed --reason spam_block --at {AT}", None),
