@@ -452,6 +452,9 @@ def rejects(
     rows = ctx.obj.store().rejects(limit)
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
+        if not rows:
+            print("No rejected lines.")
+            return
         from .reports import rejects_table
         _console().print(rejects_table(rows))
     else:
@@ -461,7 +464,7 @@ def rejects(
 
 @app.command("formats")
 def list_formats(json_out: bool = typer.Option(False, "--json", help="One JSON document.")):
-    """The supported input formats, each with a sample line."""
+    """The supported input formats (with a sample line each on a wide terminal, and in --json)."""
     from . import formats
     items = [{"name": m.NAME, "description": m.DESCRIPTION, "sample": m.SAMPLES[0]} for m in formats.FORMATS.values()]
     if json_out:
@@ -470,12 +473,14 @@ def list_formats(json_out: bool = typer.Option(False, "--json", help="One JSON d
         return
     from rich.table import Table
     from .reports import literal
+    con = _console()
+    wide = con.width >= 140  # a sample line each only where it fits; all in --json
     table = Table(title="Input formats (ingest --format NAME; auto detects per file)", title_justify="left")
-    for col in ("name", "description", "sample"):
+    for col in ("name", "description") + (("sample",) if wide else ()):
         table.add_column(col, overflow="fold")
     for item in items:
-        table.add_row(literal(item["name"]), literal(item["description"]), literal(item["sample"]))
-    _console().print(table)
+        table.add_row(literal(item["name"]), literal(item["description"]), *([literal(item["sample"])] if wide else []))
+    con.print(table)
 
 
 @app.command()
