@@ -36,7 +36,7 @@ TOUR = [
     (f"emaillog stats --at {AT}", None),
     ("emaillog events --person ann@example.com --type delivered --format jsonl --limit 1", None),
     ('emaillog classify "550 5.7.1 Service unavailable; client [192.0.2.1] blocked using zen.spamhaus.org"', None),
-    ("emaillog report --html report.html", "one self-contained page: funnel, daily chart, reasons, suppressions"),
+    (f"emaillog report --html report.html --at {AT}", "one self-contained page: funnel, daily chart, reasons, suppressions"),
     ('emaillog suppress dave@example.com --campaign autumn --note "asked by phone"', "audited, shown in person"),
     ('emaillog release bob@example.com --note "mailbox fixed"', None),
     ("emaillog check bob@example.com --campaign spring; echo $?", "now: released a moment ago"),
