@@ -206,7 +206,8 @@ def campaign_stats(store, config: Config, at: str, filters: Filters, *, top: int
     rows = []
     for row in campaign_rows(conn, filters):
         row["given_up"] = given_up.get(row["campaign"], 0)
-        rows.append(with_rates({c: row.get(c) for c in CSV_COLUMNS if c in row or c in COUNTS}))
+        full = with_rates(row)
+        rows.append({c: full[c] for c in CSV_COLUMNS})  # the documented column order, in JSON too
     total = {c: sum(r[c] for r in rows) for c in COUNTS}
     total["first_event"] = min((r["first_event"] for r in rows if r["first_event"]), default=None)
     total["last_event"] = max((r["last_event"] for r in rows if r["last_event"]), default=None)
