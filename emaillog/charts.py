@@ -1,4 +1,4 @@
-"""Terminal pictures: a bar per day (or hour) and a sparkline.
+"""Terminal pictures: a stacked bar per day (or hour).
 
 Each outcome has its own glyph as well as its own colour, so a chart reads
 the same without colour (NO_COLOR, a pipe, a mail from cron) as with it.
@@ -9,22 +9,12 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-SPARKS = "▁▂▃▄▅▆▇█"
-
 # (event type, glyph, colour, legend word): stacked in this order.
 SEGMENTS = (
     ("delivered", "█", "green", "delivered"),
     ("soft_bounced", "▒", "yellow", "soft bounced"),
     ("hard_bounced", "▓", "red", "hard bounced"),
 )
-
-
-def sparkline(values: list[int]) -> str:
-    """One character per value, scaled to the largest; zero is a space."""
-    top = max(values, default=0)
-    if not top:
-        return " " * len(values)
-    return "".join(" " if v <= 0 else SPARKS[min(len(SPARKS) - 1, (v * len(SPARKS) - 1) // top)] for v in values)
 
 
 def legend() -> Text:

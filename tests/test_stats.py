@@ -197,3 +197,21 @@ def test_stats_on_an_empty_period(loaded, cli):
 def test_person_shows_an_activity_chart(loaded, cli):
     out = cli("--db", str(loaded.path), "person", "a@example.com").stdout
     assert "Activity per" in out and "█" in out
+
+
+def test_chart_bars_are_proportional_and_readable_without_colour():
+    from rich.console import Console
+
+    from emaillog.charts import activity_chart
+    zero = {t: 0 for t in ("sent", "delivered", "soft_bounced", "hard_bounced", "opened", "clicked",
+                           "unsubscribed", "complained")}
+    items = [{**zero, "bucket": "2026-11-27", "sent": 20, "delivered": 10, "soft_bounced": 5, "hard_bounced": 5},
+             {**zero, "bucket": "2026-11-28", "sent": 5, "delivered": 5},
+             {**zero, "bucket": "2026-11-29"}]
+    console = Console(width=100, no_color=True, record=True)
+    console.print(activity_chart(items, bucket="day", width=40))
+    lines = {line.split()[0]: line for line in console.export_text().splitlines() if line.startswith("2026")}
+    assert lines["2026-11-27"].count("█") == 20 and lines["2026-11-27"].count("▒") == 10
+    assert lines["2026-11-27"].count("▓") == 10
+    assert lines["2026-11-28"].count("█") == 10 and "▒" not in lines["2026-11-28"]
+    assert not any(glyph in lines["2026-11-29"] for glyph in "█▒▓")
