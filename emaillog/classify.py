@@ -272,7 +272,7 @@ def _subject(subject: str, dsn: str) -> tuple[str, str | None, str] | None:
     return reason, None, f"dsn-subject:{dsn[0]}.{subject}.x"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)  # texts usually name the recipient: few repeat
 def _classify(code: int | None, dsn: str | None, text: str | None,
               stage: str | None, hint: str | None) -> Verdict:
     norm = normalise(text)

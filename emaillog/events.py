@@ -53,7 +53,7 @@ JSON_FIELDS = (
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # log lines come in time order: recent seconds repeat
 def iso(dt: datetime | None) -> str | None:
     """UTC ISO 8601 with a Z, to the second: the one time format we store.
     Memoised: a busy log stamps many lines with the same second."""
