@@ -128,3 +128,23 @@ def test_configured_patterns_replace_the_defaults():
 def test_bad_patterns_are_config_errors(bad):
     with pytest.raises(ConfigError):
         parser(Config(access_log_patterns=[bad]))
+
+
+def test_genuine_nginx_lines_of_malformed_requests_are_skipped_not_rejected(ingest):
+    """tests/logs/access/nginx_malformed.log (tools/capture_nginx_malformed.py):
+    nginx logs a TLS handshake on the HTTP port, non-HTTP bytes and a
+    lower-case method as they came, answered 400. They are lines of a healthy
+    log: skipped, so `ingest --strict` from cron does not fail on them."""
+    log = LOGS / "nginx_malformed.log"
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    assert formats.detect(lines)[0] is access_log and all(access_log.sniff(s) for s in lines)
+    p = parser()
+    junk = [s for s in lines if ' 400 ' in s]
+    assert len(junk) == 3 and any("\\x16\\x03" in s for s in junk)  # the TLS ClientHello
+    for s in junk:
+        assert [type(f) for f in p.parse(s, "a:1")] == [Skip]
+    store, summary = ingest([log])
+    assert summary.rejected == 0 and not summary.problems
+    # The person's pixel (twice, and once with an escaped quote in the URL) is one open.
+    [ev] = store.events(types=["opened"])
+    assert (ev["person"], ev["campaign"], ev["machine"]) == ("gina@example.com", "spring", None)

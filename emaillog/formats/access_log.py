@@ -26,11 +26,15 @@ from .context import ParseContext
 NAME = "access_log"
 DESCRIPTION = "nginx/Apache access logs (combined or common) of tracking pixel, click and unsubscribe URLs"
 
-# "%h %l %u %t \"%r\" %>s %b" (common) + " \"%{Referer}i\" \"%{User-agent}i\"" (combined)
+# "%h %l %u %t \"%r\" %>s %b" (common) + " \"%{Referer}i\" \"%{User-agent}i\"" (combined).
+# The request line is logged as the client sent it (nginx escapes bytes as
+# \xHH, Apache as \" and \xHH), so it is matched apart: a TLS handshake on
+# the HTTP port or other junk is still a line of the log, answered 400.
 LINE = re.compile(
     r'(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<ts>[^\]]+)\] '
-    r'"(?P<method>[A-Z]+) (?P<target>\S+)(?: HTTP/[\d.]+)?" (?P<status>\d{3}) (?P<size>\S+)'
+    r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}) (?P<size>\S+)'
     r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?')
+REQUEST = re.compile(r'(?P<method>[A-Z]+) (?P<target>\S+)(?: HTTP/[\d.]+)?')
 SAMPLES = [
     '198.51.100.20 - - [28/Nov/2026:14:10:00 +0000] "GET /t/open.gif?m=20261128.ann%40news.example.net'
     '&r=ann%40example.com&c=spring&e=spring-1 HTTP/1.1" 200 43 "-" "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"',
@@ -74,7 +78,10 @@ class Parser:
         m = LINE.match(line)
         if not m:
             return [Reject("not an access log line (common or combined format)")]
-        target = m.group("target")
+        request = REQUEST.fullmatch(m.group("request"))
+        if request is None:
+            return self.skip("not an HTTP request (a TLS handshake on the HTTP port, a probe): nothing to track")
+        target = request.group("target")
         url = urlsplit(target)
         hit = self._match(url.path, url.query)
         if hit is None:
@@ -98,7 +105,7 @@ class Parser:
         common = dict(campaign=fields.get("campaign") or send.get("campaign"),
                       email=fields.get("email") or send.get("email"), message_id=message_id,
                       source_format=NAME, source=source)
-        method, agent, ip = m.group("method"), m.group("agent"), m.group("ip")
+        method, agent, ip = request.group("method"), m.group("agent"), m.group("ip")
         kind = pattern["kind"]
         if kind == "open":
             machine = tracking.SCANNER if method == "HEAD" else tracking.open_machine(agent, ip)
