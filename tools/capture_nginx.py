@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -114,7 +115,10 @@ def request(entry) -> int:
         return exc.code
 
 
-def main(log_out: str, scenario_out: str) -> int:
+@contextmanager
+def running_nginx(log_out: str):
+    """Debian's nginx on 127.0.0.1:PORT with NGINX_CONF in a temporary
+    prefix; its access log is copied to `log_out` once it has stopped."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with tempfile.TemporaryDirectory() as prefix:
         conf = Path(prefix) / "nginx.conf"
@@ -122,14 +126,19 @@ def main(log_out: str, scenario_out: str) -> int:
         subprocess.run([nginx, "-p", prefix, "-c", str(conf)], check=True)
         try:
             time.sleep(0.5)
-            statuses = []
-            for entry in REQUESTS:
-                statuses.append(request(entry))
-                time.sleep(3)  # people are slower than scanners' bursts (tracking.BURST_SECONDS)
+            yield
         finally:
             subprocess.run([nginx, "-p", prefix, "-c", str(conf), "-s", "quit"], check=False)
             time.sleep(0.5)
         shutil.copy(Path(prefix) / "access.log", log_out)
+
+
+def main(log_out: str, scenario_out: str) -> int:
+    statuses = []
+    with running_nginx(log_out):
+        for entry in REQUESTS:
+            statuses.append(request(entry))
+            time.sleep(3)  # people are slower than scanners' bursts (tracking.BURST_SECONDS)
     scenario = [{"what": e[0], "person": e[1], "campaign": e[2], "message_id": f"<{e[3]}>", "method": e[4],
                  "kind": e[5], "user_agent": e[7], "status": status, "expect": e[9]}
                 for e, status in zip(REQUESTS, statuses)]

@@ -15,17 +15,14 @@ a healthy log (tests/test_access_log.py).
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from capture_nginx import FIREFOX, NGINX_CONF, PORT  # noqa: E402
+from capture_nginx import FIREFOX, PORT, running_nginx  # noqa: E402
 
 OPEN = "/t/open.gif?m=spring.0004.f3dc28ff90%40news.example.net&r=gina%40example.com&c=spring"
 
@@ -70,21 +67,11 @@ STEPS = [
 
 
 def main(log_out: str) -> int:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    with tempfile.TemporaryDirectory() as prefix:
-        conf = Path(prefix) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(prefix=prefix, port=PORT))
-        subprocess.run([nginx, "-p", prefix, "-c", str(conf)], check=True)
-        try:
-            time.sleep(0.5)
-            for what, step in STEPS:
-                print(what, file=sys.stderr)
-                step()
-                time.sleep(1)
-        finally:
-            subprocess.run([nginx, "-p", prefix, "-c", str(conf), "-s", "quit"], check=False)
-            time.sleep(0.5)
-        shutil.copy(Path(prefix) / "access.log", log_out)
+    with running_nginx(log_out):
+        for what, step in STEPS:
+            print(what, file=sys.stderr)
+            step()
+            time.sleep(1)
     print(f"{len(STEPS)} requests -> {log_out}")
     return 0
 

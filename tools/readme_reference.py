@@ -16,6 +16,9 @@ from pathlib import Path
 import typer
 import typer.main
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import readme_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- reference:start -->", "<!-- reference:end -->"
@@ -45,21 +48,11 @@ def reference() -> str:
 
 
 def updated(readme: str, text: str) -> str:
-    before, rest = readme.split(START, 1)
-    _, after = rest.split(END, 1)
-    return f"{before}{START}\n{text}{END}{after}"
+    return readme_section.replace(readme, START, END, text)
 
 
 def main() -> int:
-    readme = README.read_text()
-    new = updated(readme, reference())
-    if "--check" in sys.argv:
-        if new != readme:
-            print("README.md's command reference is stale: run python tools/readme_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(new)
-    return 0
+    return readme_section.run(README, START, END, reference, what="command reference", tool="readme_reference.py")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import readme_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- tour:start -->", "<!-- tour:end -->"
@@ -66,22 +69,8 @@ def run_tour() -> str:
     return "\n".join(out)
 
 
-def updated(readme: str, tour: str) -> str:
-    before, rest = readme.split(START, 1)
-    _, after = rest.split(END, 1)
-    return f"{before}{START}\n{tour}\n{END}{after}"
-
-
 def main() -> int:
-    readme = README.read_text()
-    new = updated(readme, run_tour())
-    if "--check" in sys.argv:
-        if new != readme:
-            print("README.md's tour is stale: run python tools/readme_tour.py", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(new)
-    return 0
+    return readme_section.run(README, START, END, lambda: run_tour() + "\n", what="tour", tool="readme_tour.py")
 
 
 if __name__ == "__main__":
