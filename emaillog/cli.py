@@ -243,7 +243,7 @@ def suppressed(
 ):
     """Who must not be mailed now (or --at), with scope, reason, since and until."""
     from .events import person_of
-    from .state import REASONS, StateQueries
+    from .state import REASONS, StateQueries, Suppression, columns
     if reason and reason not in REASONS:
         raise Fatal(f"unknown reason {reason!r}; known: {', '.join(REASONS)}", EXIT_USAGE)
     g: Globals = ctx.obj
@@ -258,8 +258,7 @@ def suppressed(
         return
     from .output import write_rows
     write_rows([s.to_json() for s in items], fmt.value,
-               ["person", "scope", "reason", "since", "until", "event_id", "detail"],
-               wrapper={"at": at_iso})
+               columns(Suppression), wrapper={"at": at_iso})
 
 
 @app.command("retries")
@@ -273,7 +272,7 @@ def list_retries(
 ):
     """Soft-bounced sends still being retried, soonest window close first."""
     from .events import person_of
-    from .state import StateQueries
+    from .state import Retry, StateQueries, columns
     g: Globals = ctx.obj
     at_iso = _at(at)
     items = StateQueries(g.store(), g.config()).retries(at_iso, person=person_of(person),
@@ -287,9 +286,7 @@ def list_retries(
         return
     from .output import write_rows
     write_rows([r.to_json() for r in items], fmt.value,
-               ["person", "campaign", "message_id", "queue_id", "first_soft_bounce", "attempts",
-                "last_attempt", "last_reason", "window_closes", "status", "event_id"],
-               wrapper={"at": at_iso})
+               columns(Retry), wrapper={"at": at_iso})
 
 
 class Bucket(str, Enum):

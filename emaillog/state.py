@@ -15,7 +15,7 @@ person's suppressions, or one campaign's); later events suppress again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from .config import Config
@@ -26,6 +26,17 @@ SUPPRESSION_COLUMNS = ("id", "ts", "type", "person", "campaign", "bounce_class",
 RETRY_COLUMNS = ("id", "ts", "person", "campaign", "message_id", "queue_id", "attempts", "last_attempt", "reason",
                  "send")
 REASONS = ("hard_bounce", "spam_block", "unsubscribed", "complained", "manual")
+
+
+def _shallow(item) -> dict:
+    """A dataclass's fields in order: dataclasses.asdict deep-copies every
+    value and is slow on 100k rows of plain strings."""
+    return {f.name: getattr(item, f.name) for f in fields(item)}
+
+
+def columns(cls) -> list[str]:
+    """The export columns of Suppression or Retry (their to_json keys)."""
+    return [f.name for f in fields(cls)]
 
 
 @dataclass
@@ -39,9 +50,7 @@ class Suppression:
     detail: str | None
 
     def to_json(self) -> dict:
-        # Spelled out: dataclasses.asdict deep-copies and is slow on 100k rows.
-        return {"person": self.person, "scope": self.scope or "*", "reason": self.reason, "since": self.since,
-                "until": self.until, "event_id": self.event_id, "detail": self.detail}
+        return {**_shallow(self), "scope": self.scope or "*"}
 
     def applies_to(self, campaign: str | None) -> bool:
         return self.scope is None or self.scope == campaign
@@ -62,10 +71,8 @@ class Retry:
     event_id: int
 
     def to_json(self) -> dict:
-        return {"person": self.person, "campaign": self.campaign, "message_id": self.message_id,
-                "queue_id": self.queue_id, "first_soft_bounce": self.first_soft_bounce, "attempts": self.attempts,
-                "last_attempt": self.last_attempt, "last_reason": self.last_reason,
-                "window_closes": self.window_closes, "status": self.status, "event_id": self.event_id}
+        return _shallow(self)
+
 
 
 def _plus(ts: str, hours: float) -> str:
