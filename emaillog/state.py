@@ -74,7 +74,6 @@ class Retry:
         return _shallow(self)
 
 
-
 def _plus(ts: str, hours: float) -> str:
     return iso(datetime.fromisoformat(ts.replace("Z", "+00:00")) + timedelta(hours=hours))
 
