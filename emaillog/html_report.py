@@ -188,12 +188,14 @@ def write_report(path: str | os.PathLike, store, config: Config, at: str, filter
                  *, title: str) -> int:
     """Render and write atomically (a reader never sees half a file); returns bytes written."""
     from .state import StateQueries
-    stats = campaign_stats(store, config, at, filters)
     queries = StateQueries(store, config)
+    retries = queries.retries(at, include_given_up=True)  # one pass: given up in the stats, pending here
+    stats = campaign_stats(store, config, at, filters, retries=retries)
     suppressions = queries.suppressions(at)
     if filters.campaign is not None:
         suppressions = [s for s in suppressions if s.applies_to(filters.campaign)]
-    pending = [r for r in queries.retries(at) if filters.campaign is None or r.campaign == filters.campaign]
+    pending = [r for r in retries if r.status == "pending"
+               and (filters.campaign is None or r.campaign == filters.campaign)]
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = render(stats, suppressions, len(pending), title=title, generated=generated).encode()
     target = Path(path)

@@ -147,17 +147,18 @@ def top_domains(conn, filters: Filters, limit: int) -> list[dict]:
 
 
 def activity(conn, filters: Filters, bucket: str = "auto", *, person: str | None = None) -> tuple[str, list[dict]]:
-    """Events per UTC day (or hour) and type: [{"bucket": "2026-11-28", "sent": 3, ...}]."""
+    """Events per UTC day (or hour) and type: [{"bucket": "2026-11-28", "sent": 3, ...}].
+    One scan, per hour; `auto` keeps hours when it all fits in two days."""
     where, args = filters.where(*(["person = ?"] if person else []), extra_args=(person,) if person else ())
+    hours = conn.execute(f"SELECT substr(ts, 1, 13), type, count(*) FROM events{where} GROUP BY 1, 2 ORDER BY 1",
+                         args).fetchall()
     if bucket == "auto":
-        first, last = conn.execute(f"SELECT min(ts), max(ts) FROM events{where}", args).fetchone()
-        bucket = "hour" if first and last[:10] <= _day_after(first[:10]) else "day"
-    width = 13 if bucket == "hour" else 10
+        bucket = "hour" if hours and hours[-1][0][:10] <= _day_after(hours[0][0][:10]) else "day"
     counts: dict[str, dict] = {}
-    for when, kind, n in conn.execute(
-            f"SELECT substr(ts, 1, {width}), type, count(*) FROM events{where} GROUP BY 1, 2 ORDER BY 1", args):
-        label = when + ":00" if bucket == "hour" else when
-        counts.setdefault(label, {"bucket": label, **{t: 0 for t in ACTIVITY_TYPES}})[kind] = n
+    for when, kind, n in hours:
+        label = when + ":00" if bucket == "hour" else when[:10]
+        item = counts.setdefault(label, {"bucket": label, **{t: 0 for t in ACTIVITY_TYPES}})
+        item[kind] += n
     return bucket, _fill_gaps(list(counts.values()), bucket)
 
 
@@ -185,11 +186,10 @@ def _day_after(day: str) -> str:
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
-def given_up_by_campaign(store, config: Config, at: str, filters: Filters) -> dict:
+def given_up_by_campaign(retries: list, filters: Filters) -> dict:
     """Soft-bounced sends whose retries ended undelivered, per campaign."""
-    from .state import StateQueries
     out: dict = {}
-    for r in StateQueries(store, config).retries(at, include_given_up=True):
+    for r in retries:
         if r.status != "given_up" or (filters.campaign is not None and r.campaign != filters.campaign):
             continue
         if (filters.since and r.first_soft_bounce < filters.since) or (filters.until and r.first_soft_bounce >= filters.until):
@@ -199,10 +199,15 @@ def given_up_by_campaign(store, config: Config, at: str, filters: Filters) -> di
 
 
 def campaign_stats(store, config: Config, at: str, filters: Filters, *, top: int = 10,
-                   bucket: str = "auto") -> Stats:
-    """Everything `stats` shows, evaluated at `at` (for given-up retries)."""
+                   bucket: str = "auto", retries: list | None = None) -> Stats:
+    """Everything `stats` shows, evaluated at `at` (for given-up retries).
+    `retries`: StateQueries.retries(at, include_given_up=True), when the
+    caller has it already."""
+    if retries is None:
+        from .state import StateQueries
+        retries = StateQueries(store, config).retries(at, include_given_up=True)
     conn = store.conn
-    given_up = given_up_by_campaign(store, config, at, filters)
+    given_up = given_up_by_campaign(retries, filters)
     rows = []
     for row in campaign_rows(conn, filters):
         row["given_up"] = given_up.get(row["campaign"], 0)
