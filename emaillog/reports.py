@@ -133,9 +133,7 @@ def _second(iso: str | None) -> str:
 
 def short_time(iso: str | None) -> str:
     """UTC ISO -> the viewer's zone to the minute, for narrow tables."""
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    return local_time(iso)[:16]
 
 
 def _zone_note() -> str:
