@@ -159,7 +159,7 @@ def events(
     type_: Optional[list[str]] = typer.Option(None, "--type", help="Only these event types (repeatable): sent, delivered, hard_bounced, soft_bounced, opened, clicked, unsubscribed, complained."),
     since: Optional[str] = typer.Option(None, "--since", help="From this time on (ISO 8601, or -2d)."),
     until: Optional[str] = typer.Option(None, "--until", help="Before this time."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many events."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many events [default: a screenful in a table, all otherwise]."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
@@ -169,16 +169,36 @@ def events(
         if t not in EVENT_TYPES:
             raise Fatal(f"unknown event type {t!r}; known: {', '.join(EVENT_TYPES)}", EXIT_USAGE)
     store = ctx.obj.store()
-    rows = store.events(person=person, campaign=campaign, types=type_, since=_when(since),
-                        until=_when(until), limit=limit)
+    filters = dict(person=person, campaign=campaign, types=type_, since=_when(since), until=_when(until))
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         from .reports import events_table
         con = _console()
-        con.print(events_table(rows, title=f"{len(rows)} event(s)", width=con.width))
+        shown = limit or _screenful(con)
+        rows = list(store.reader.events(**filters, limit=shown))
+        total = len(rows) if len(rows) < shown else store.reader.count(**filters)
+        con.print(events_table(rows, title=f"{_counted(len(rows), total, 'event(s)')}", width=con.width))
+        _more(con, len(rows), total if limit is None else len(rows), "events")
     else:
         from .output import write_rows
-        write_rows(rows, fmt.value, EVENT_COLUMNS)
+        write_rows(store.reader.events(**filters, limit=limit), fmt.value, EVENT_COLUMNS)
+
+
+def _screenful(con) -> int:
+    """Rows a table shows by default: a screen's worth on a terminal."""
+    if con.is_terminal:
+        return max(10, con.height - 6)
+    return 50
+
+
+def _counted(shown: int, total: int, noun: str) -> str:
+    return f"{shown} {noun}" if shown == total else f"{shown} of {total} {noun}"
+
+
+def _more(con, shown: int, total: int, command: str) -> None:
+    if total > shown:
+        con.print(f"{total - shown} more; see them with --limit {total} or --format jsonl|csv "
+                  f"(emaillog {command} --format csv > {command}.csv)", markup=False, highlight=False)
 
 
 @app.command()
@@ -217,7 +237,7 @@ def person(
                            width=con.width))
     from .charts import activity_chart
     from .stats import Filters, activity
-    bucket, items = activity(store.conn, Filters(until=at_iso if at else None), "auto", person=address)
+    bucket, items = activity(store, Filters(until=at_iso if at else None), "auto", person=address)
     if items:
         con.print(activity_chart(items[-30:], bucket=bucket, width=min(60, max(10, con.width - 58)),
                                  title=f"Activity per {bucket}"))
@@ -410,7 +430,7 @@ def _operator_event(ctx, kind: str, email: str, campaign, note, until=None) -> N
                   campaign=campaign, scope=campaign, note=note, actor=_actor(), until=until_dt,
                   source_format="operator", source="emaillog " + kind.replace("manual_", ""))
     store = ctx.obj.store(create=True)
-    event_id = store.add_event(event)
+    event_id = store.add_event(event, ctx.obj.config())
     scope = f"campaign {campaign}" if campaign else "every campaign"
     print(f"recorded event {event_id}: {kind} {address} for {scope}")
 
@@ -441,22 +461,27 @@ def release(
 @app.command()
 def rejects(
     ctx: typer.Context,
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many [default: a screenful in a table, all otherwise]."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Lines that looked relevant but could not be parsed, with file and line."""
-    rows = ctx.obj.store().rejects(limit)
+    store = ctx.obj.store()
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
+        con = _console()
+        shown = limit or _screenful(con)
+        rows = store.rejects(shown)
         if not rows:
             print("No rejected lines.")
             return
+        total = len(rows) if len(rows) < shown else store.count_rejects()
         from .reports import rejects_table
-        _console().print(rejects_table(rows))
+        con.print(rejects_table(rows, total))
+        _more(con, len(rows), total if limit is None else len(rows), "rejects")
     else:
         from .output import write_rows
-        write_rows(rows, fmt.value, ["file", "line_no", "why", "text", "format", "seen_at"])
+        write_rows(store.iter_rejects(limit), fmt.value, ["file", "line_no", "why", "text", "format", "seen_at"])
 
 
 @app.command("formats")
@@ -530,6 +555,11 @@ def main() -> None:
         _fail(f"database error: {exc}{hint}", EXIT_FAIL)
     except sqlite3.DatabaseError as exc:
         _fail(f"database error: {exc}; the database file may be damaged", EXIT_FAIL)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
     except KeyboardInterrupt:
         _fail("interrupted; everything up to the last committed batch is stored", 130)
     except OSError as exc:

@@ -1,106 +1,192 @@
-"""Joins a message's facts into per-recipient events, by the SPEC §2 rules.
+"""Joins a message's facts into one view per send, by the SPEC §2 rules.
 
-Per (message, recipient): one `sent` at the first delivery attempt, at most
-one `delivered`, one `hard_bounced`, and ONE `soft_bounced` however many
-deferrals (its `attempts` counts them). Every event carries a natural key
-built from the message's identity, so feeding the same lines twice, or
-re-reading a file, yields the same keys and the store adds nothing.
+A *send* is one message to one person. Its view carries everything the SPEC
+says about it: when it was sent (the first delivery attempt), its outcome (at
+most one `delivered`, or a `hard_bounced` with its class), and its soft
+bounce (ONE however many deferrals, with an attempt count and the latest
+reply). The store keeps one row per send; the event stream is derived from
+it, so a deferral line updates a view instead of adding an event.
 
 Open messages (queued, not yet `removed`) are kept as `MessageState` and
 saved with each batch, so a message whose lines arrive in two runs is still
 joined. State older than the horizon is closed and counted.
+
+Times are whole UTC seconds (integers) throughout.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
 from .config import Config
-from .events import (
-    DELIVERED, HARD_BOUNCED, SENT, SOFT_BOUNCED, Attempt, Event, MessageDone,
-    MessageExpired, MessageSeen, iso, person_of,
-)
+from .store.codec import hash32
+from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_of
+
+DELIVERED, HARD = "delivered", "hard_bounced"
+EXPIRED_DETAIL = "the MTA gave up after its retries (expired)"
 
 
-@dataclass
+class SendView:
+    """What this run knows of one send. `soft` is None or the list
+    [first_ts, first_src, first_line, attempts, last_ts, reason, code, dsn,
+    detail, first_reason, first_code, first_dsn, first_detail];
+    `extra` holds outcomes of a second type (a hard bounce after a delivery),
+    as (type, ts, src, line, class, reason, code, dsn, detail) tuples."""
+
+    __slots__ = ("handle", "person", "campaign", "message_id", "queue_id", "host", "format",
+                 "sent_ts", "sent_src", "sent_line",
+                 "outcome", "out_ts", "out_src", "out_line", "out_class", "out_reason",
+                 "out_code", "out_dsn", "out_detail", "soft", "extra")
+
+    def __init__(self, handle: int, person: str, ts: int, src: str | None, line: int | None):
+        self.handle = handle
+        self.person = person
+        self.campaign = self.message_id = self.queue_id = self.host = self.format = None
+        self.sent_ts, self.sent_src, self.sent_line = ts, src, line
+        self.outcome = self.out_ts = self.out_src = self.out_line = None
+        self.out_class = self.out_reason = self.out_code = self.out_dsn = self.out_detail = None
+        self.soft = None
+        self.extra = None
+
+    def set_outcome(self, kind: str, ts: int, src, line, cls, reason, code, dsn, detail) -> bool:
+        """The first outcome of each type counts (SPEC: at most one delivered);
+        False when this one was a repeat."""
+        if self.outcome is None:
+            self.outcome, self.out_ts, self.out_src, self.out_line = kind, ts, src, line
+            self.out_class, self.out_reason, self.out_code, self.out_dsn, self.out_detail = cls, reason, code, dsn, detail
+            return True
+        if kind != self.outcome and not any(e[0] == kind for e in self.extra or ()):
+            self.extra = [*(self.extra or ()), (kind, ts, src, line, cls, reason, code, dsn, detail)]
+            return True
+        return False
+
+    def add_soft(self, ts: int, src, line, reason, code, dsn, detail, *, tried: bool) -> None:
+        soft = self.soft
+        if soft is None:
+            self.soft = [ts, src, line, 1, ts, reason, code, dsn, detail, reason, code, dsn, detail]
+            return
+        if tried:
+            soft[3] += 1
+        if ts >= soft[4]:  # the latest attempt speaks; codes only when it gave some
+            soft[4] = ts
+            soft[5], soft[8] = reason, detail
+            if code is not None:
+                soft[6] = code
+            if dsn is not None:
+                soft[7] = dsn
+        if ts < soft[0]:
+            soft[0:3] = ts, src, line
+            soft[9:13] = reason, code, dsn, detail
+
+    def to_json(self) -> list:
+        return [getattr(self, name) for name in self.__slots__]
+
+    @classmethod
+    def from_json(cls, data: list) -> SendView:
+        view = cls.__new__(cls)
+        for name, value in zip(cls.__slots__, data):
+            setattr(view, name, value)
+        if view.extra is not None:
+            view.extra = [tuple(e) for e in view.extra]
+        return view
+
+
 class MessageState:
-    """What we know of one queued message so far."""
+    """What we know of one queued message so far, and its sends."""
 
-    key: str
-    first_ts: datetime
-    last_ts: datetime
-    source_format: str
-    host: str | None = None
-    queue_id: str | None = None
-    message_id: str | None = None
-    sender: str | None = None
-    campaign: str | None = None  # from a header or an ESP tag (beats VERP)
-    email: str | None = None
-    is_notice: bool = False
-    unique_key: bool = False
-    sent_to: list[str] = field(default_factory=list)
-    # people delivered or hard-bounced: an expiry no longer concerns them
-    settled: list[str] = field(default_factory=list)
-    # person -> [attempts, first soft-bounce ts (ISO)]
-    soft: dict[str, list] = field(default_factory=dict)
+    __slots__ = ("key", "first_ts", "last_ts", "format", "host", "queue_id", "message_id", "sender",
+                 "campaign", "email", "is_notice", "unique_key", "sends", "settled")
 
-    @property
-    def uid(self) -> str:
-        """The message's identity in event keys. Queue ids get reused, so the
-        time it was first seen leads (which also keeps the key index
-        append-only); an ESP's message id is unique on its own."""
-        return self.key if self.unique_key else f"{iso(self.first_ts)}|{self.key}"
+    def __init__(self, key: str, ts: int, fmt: str):
+        self.key, self.first_ts, self.last_ts, self.format = key, ts, ts, fmt
+        self.host = self.queue_id = self.message_id = self.sender = self.campaign = self.email = None
+        self.is_notice = self.unique_key = False
+        self.sends: dict[str, SendView] = {}
+        # people delivered or hard-bounced: an expiry no longer concerns them
+        self.settled: set[str] = set()
 
     def to_json(self) -> dict:
-        data = dict(self.__dict__)
-        data["soft"] = {k: list(v) for k, v in self.soft.items()}
-        data["first_ts"] = self.first_ts.isoformat()
-        data["last_ts"] = self.last_ts.isoformat()
+        data = {name: getattr(self, name) for name in self.__slots__ if name not in ("sends", "settled")}
+        data["sends"] = [v.to_json() for v in self.sends.values()]
+        data["settled"] = sorted(self.settled)
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> MessageState:
-        data = dict(data)
-        data["first_ts"] = datetime.fromisoformat(data["first_ts"])
-        data["last_ts"] = datetime.fromisoformat(data["last_ts"])
-        return cls(**data)
+        state = cls.__new__(cls)
+        for name in cls.__slots__:
+            if name not in ("sends", "settled"):
+                setattr(state, name, data.get(name))
+        state.is_notice, state.unique_key = bool(state.is_notice), bool(state.unique_key)
+        state.sends = {}
+        for item in data.get("sends", ()):
+            view = SendView.from_json(item)
+            state.sends[view.person] = view
+        state.settled = set(data.get("settled", ()))
+        return state
 
 
-@dataclass
 class Counters:
-    notices_skipped: int = 0
-    stale_closed: int = 0
+    __slots__ = ("notices_skipped", "stale_closed", "soft_facts", "repeats")
+
+    def __init__(self):
+        self.notices_skipped = 0
+        self.stale_closed = 0
+        self.soft_facts = 0  # deferrals and expiries met (the first of a send included)
+        self.repeats = 0     # outcomes met again (a repeated line)
+
+
+def seconds(ts) -> int:
+    """A fact's time as whole UTC seconds (parsers may give datetimes)."""
+    return ts if isinstance(ts, int) else int(ts.timestamp())
+
+
+def split_source(source: str | None) -> tuple[str | None, int | None]:
+    """`mail.log:12` -> (`mail.log`, 12); other sources stay whole."""
+    if not source:
+        return None, None
+    label, colon, line = source.rpartition(":")
+    if colon and line.isdigit():
+        return label, int(line)
+    return source, None
 
 
 class Correlator:
-    """Feeds facts in log order; returns the events each one completes."""
+    """Feeds facts in log order; `collect()` hands over the sends that changed."""
 
-    def __init__(self, config: Config, open_messages: dict[str, MessageState] | None = None):
+    def __init__(self, config: Config, open_messages: dict[str, MessageState] | None = None,
+                 first_handle: int = 1):
         self.config = config
         self.open: dict[str, MessageState] = open_messages or {}
-        self.dirty: set[str] = set()
+        self.dirty_states: set[str] = set()
         self.closed: set[str] = set()
+        self.changed: dict[int, tuple[SendView, MessageState]] = {}
         self.counters = Counters()
-        self.horizon = timedelta(hours=config.open_state_horizon_hours)
+        self.horizon = int(config.open_state_horizon_hours * 3600)
+        self.next_handle = first_handle
+        self.loaded: set[int] = set()  # handles of views saved by an earlier run
+        for state in self.open.values():
+            for view in state.sends.values():
+                self.next_handle = max(self.next_handle, view.handle + 1)
+                self.loaded.add(view.handle)
+        self.events: list[Event] = []
 
     # -- state -------------------------------------------------------------
-    def _state(self, key: str, ts: datetime, source_format: str) -> MessageState:
+    def _state(self, key: str, ts: int, fmt: str) -> MessageState:
         state = self.open.get(key)
         if state is None:
-            state = self.open[key] = MessageState(key, ts, ts, source_format)
+            state = self.open[key] = MessageState(key, ts, fmt)
             self.closed.discard(key)
         elif ts > state.last_ts:
             state.last_ts = ts
-        self.dirty.add(key)
+        self.dirty_states.add(key)
         return state
 
     def _close(self, key: str) -> None:
-        if self.open.pop(key, None) is not None:
+        state = self.open.pop(key, None)
+        if state is not None:
             self.closed.add(key)
-            self.dirty.discard(key)
+            self.dirty_states.discard(key)
 
-    def prune(self, now: datetime) -> int:
+    def prune(self, now: int) -> int:
         """Close messages not heard of within the horizon before `now`."""
         cutoff = now - self.horizon
         stale = [k for k, s in self.open.items() if s.last_ts < cutoff]
@@ -109,132 +195,169 @@ class Correlator:
         self.counters.stale_closed += len(stale)
         return len(stale)
 
-    # -- facts -------------------------------------------------------------
-    def feed(self, fact) -> list[Event]:
-        if isinstance(fact, Attempt):
-            return self._attempt(fact)
-        if isinstance(fact, MessageSeen):
-            self._seen(fact)
-            return []
-        if isinstance(fact, MessageExpired):
-            return self._expired(fact)
-        if isinstance(fact, MessageDone):
-            self._close(fact.key)
-            return []
-        if isinstance(fact, Event):
-            return [fact]
-        return []
+    def _touch(self, view: SendView, state: MessageState) -> None:
+        self.changed[view.handle] = (view, state)
 
-    def _seen(self, fact: MessageSeen) -> None:
-        state = self._state(fact.key, fact.ts, fact.source_format)
-        if fact.host is not None:
-            state.host = fact.host
-        if fact.queue_id is not None:
-            state.queue_id = fact.queue_id
-        if fact.message_id is not None:
-            state.message_id = fact.message_id
-        if fact.sender is not None:
-            state.sender = fact.sender
-        if fact.campaign is not None:
-            state.campaign = fact.campaign
-        if fact.email is not None:
-            state.email = fact.email
-        if fact.is_notice:
+    # -- facts (the generic path; fast parsers call the methods below) -----
+    def feed(self, fact) -> None:
+        if isinstance(fact, Attempt):
+            src, line = split_source(fact.source)
+            self.attempt(fact.key, seconds(fact.ts), fact.source_format, fact.recipient, fact.outcome,
+                         orig=fact.orig_recipient, host=fact.host, queue_id=fact.queue_id, code=fact.smtp_code,
+                         dsn=fact.dsn, detail=fact.detail, hint=fact.hint, stage=fact.stage, src=src, line=line,
+                         message_id=fact.message_id, sender=fact.sender, campaign=fact.campaign)
+        elif isinstance(fact, MessageSeen):
+            self.seen(fact.key, seconds(fact.ts), fact.source_format, host=fact.host, queue_id=fact.queue_id,
+                      message_id=fact.message_id, sender=fact.sender, campaign=fact.campaign, email=fact.email,
+                      is_notice=fact.is_notice, unique_key=fact.unique_key)
+        elif isinstance(fact, MessageExpired):
+            src, line = split_source(fact.source)
+            self.expired(fact.key, seconds(fact.ts), src, line)
+        elif isinstance(fact, MessageDone):
+            self._close(fact.key)
+        elif isinstance(fact, Event):
+            self.events.append(fact)
+
+    def done(self, key: str) -> None:
+        self._close(key)
+
+    def seen(self, key: str, ts: int, fmt: str, *, host=None, queue_id=None, message_id=None, sender=None,
+             campaign=None, email=None, is_notice=False, unique_key=False) -> None:
+        state = self._state(key, ts, fmt)
+        if host is not None:
+            state.host = host
+        if queue_id is not None:
+            state.queue_id = queue_id
+        if message_id is not None:
+            state.message_id = message_id
+        if sender is not None:
+            state.sender = sender
+        if campaign is not None:
+            state.campaign = campaign
+        if email is not None:
+            state.email = email
+        if is_notice:
             state.is_notice = True
-        if fact.unique_key:
+        if unique_key:
             state.unique_key = True
 
-    def _event(self, state: MessageState, fact, person: str, type_: str, ts: datetime, **extra) -> Event:
-        """An event of this message for `person`; `fact` (an Attempt or a
-        MessageExpired) adds what only it knows."""
-        attempt = fact if isinstance(fact, Attempt) else None
-        campaign = (attempt and attempt.campaign) or state.campaign or self.config.campaign_from_sender(
-            (attempt and attempt.sender) or state.sender)
-        send = f"{state.uid}|{person}"
-        return Event(
-            ts=ts, type=type_, person=person, key=f"{send}|{type_}", send=send,
-            campaign=campaign, email=state.email,
-            message_id=(attempt and attempt.message_id) or state.message_id,
-            queue_id=(attempt and attempt.queue_id) or state.queue_id, source_format=fact.source_format,
-            host=(attempt and attempt.host) or state.host, source=fact.source, **extra,
-        )
-
-    def _attempt(self, fact: Attempt) -> list[Event]:
-        events = self._attempt_events(fact)
-        state = self.open.get(fact.key)
-        if (state is not None and state.unique_key and state.sent_to
-                and all(person in state.settled for person in state.sent_to)):
-            self._close(fact.key)  # nothing more to join; a late duplicate finds the same keys
-        return events
-
-    def _attempt_events(self, fact: Attempt) -> list[Event]:
-        state = self._state(fact.key, fact.ts, fact.source_format)
-        if fact.sender and not state.sender:
-            state.sender = fact.sender
+    def attempt(self, key: str, ts: int, fmt: str, recipient: str, outcome: str, *, orig=None, host=None,
+                queue_id=None, code=None, dsn=None, detail=None, hint=None, stage=None, src=None, line=None,
+                message_id=None, sender=None, campaign=None) -> None:
+        state = self._state(key, ts, fmt)
+        if sender and not state.sender:
+            state.sender = sender
         if state.is_notice:
             self.counters.notices_skipped += 1
-            return []
-        person = person_of(fact.orig_recipient or fact.recipient)
+            return
+        person = person_of(orig or recipient)
         if not person:
-            return []
-        events = []
-        if person not in state.sent_to:
-            state.sent_to.append(person)
-            events.append(self._event(state, fact, person, SENT, fact.ts))
-        if fact.outcome == "accepted":  # an ESP took the message: sent, nothing more yet
-            return events
-        if fact.outcome == "delivered":
-            state.settled.append(person)
-            code, dsn, _ = parse_reply(fact.detail or "")
-            events.append(self._event(state, fact, person, DELIVERED, fact.ts,
-                                      smtp_code=code, dsn=fact.dsn or dsn, detail=fact.detail))
-            return events
-        code, dsn, text = parse_reply(fact.detail or "")
-        dsn = fact.dsn or dsn
-        if fact.outcome == "expired":
+            return
+        view = state.sends.get(person)
+        if view is None:
+            view = state.sends[person] = SendView(self.next_handle, person, ts, src, line)
+            self.next_handle += 1
+            view.format = fmt
+        if campaign and not view.campaign:
+            view.campaign = campaign
+        if message_id and not view.message_id:
+            view.message_id = message_id
+        if queue_id and not view.queue_id:
+            view.queue_id = queue_id
+        if host and not view.host:
+            view.host = host
+        self._touch(view, state)
+        if outcome != "accepted":  # accepted: an ESP took the message, sent and nothing more yet
+            self._outcome(state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line)
+        if state.unique_key and all(p in state.settled for p in state.sends):
+            self._close(key)  # nothing more to join; a late duplicate finds the same send
+
+    def _outcome(self, state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line) -> None:
+        # The reply code is read from the text, as the MTA wrote it.
+        code, parsed_dsn, text = parse_reply(detail or "")
+        dsn = dsn or parsed_dsn
+        if outcome == "delivered":
+            state.settled.add(person)
+            if not view.set_outcome(DELIVERED, ts, src, line, None, None, code, dsn, detail):
+                self.counters.repeats += 1
+            return
+        if outcome == "expired":
             # Giving up is not another try, unless the line carries a reply.
-            events.append(self._soft(state, fact, person, "expired", code, dsn, tried=code is not None))
-            return events
-        verdict = classify(code, dsn, text, stage=fact.stage, hint=fact.hint)
-        if fact.outcome == "bounced":
-            state.settled.append(person)  # the MTA will not try again
-        if fact.outcome == "bounced" and verdict.hard:
-            events.append(self._event(state, fact, person, HARD_BOUNCED, fact.ts,
-                                      bounce_class=verdict.bounce_class, reason=verdict.reason,
-                                      smtp_code=code, dsn=dsn, detail=fact.detail))
+            self.counters.soft_facts += 1
+            view.add_soft(ts, src, line, "expired", code, dsn, detail, tried=code is not None)
+            return
+        verdict = classify(code, dsn, text, stage=stage, hint=hint, address=person)
+        if outcome == "bounced":
+            state.settled.add(person)  # the MTA will not try again
+        if outcome == "bounced" and verdict.hard:
+            if not view.set_outcome(HARD, ts, src, line, verdict.bounce_class, verdict.reason, code, dsn, detail):
+                self.counters.repeats += 1
         else:
             # Deferrals are soft whatever the words say; so are 5xx replies
             # the classifier calls temporary (mailbox full, rate limits).
-            events.append(self._soft(state, fact, person, verdict.reason, code, dsn))
-        return events
+            self.counters.soft_facts += 1
+            view.add_soft(ts, src, line, verdict.reason, code, dsn, detail, tried=True)
 
-    def _soft(self, state, fact: Attempt, person: str, reason: str, code, dsn, *, tried: bool = True) -> Event:
-        counts = state.soft.setdefault(person, [0, iso(fact.ts)])
-        counts[0] += 1 if tried or not counts[0] else 0
-        return self._event(state, fact, person, SOFT_BOUNCED, _from_iso(counts[1]), reason=reason,
-                           smtp_code=code, dsn=dsn, detail=fact.detail,
-                           attempts=counts[0], last_attempt=fact.ts)
-
-    def _expired(self, fact: MessageExpired) -> list[Event]:
+    def expired(self, key: str, ts: int, src=None, line=None) -> None:
         """The MTA gave up: every soft-bounced recipient's retry is over."""
-        state = self.open.get(fact.key)
+        state = self.open.get(key)
         if state is None or state.is_notice:
-            return []
-        state.last_ts = max(state.last_ts, fact.ts)
-        self.dirty.add(fact.key)
-        events = []
-        for person, (attempts, first) in state.soft.items():
-            if person in state.settled:
+            return
+        state.last_ts = max(state.last_ts, ts)
+        self.dirty_states.add(key)
+        for person, view in state.sends.items():
+            if view.soft is None or person in state.settled:
                 continue
-            events.append(self._event(
-                state, fact, person, SOFT_BOUNCED, _from_iso(first), reason="expired",
-                detail="the MTA gave up after its retries (expired)",
-                attempts=attempts, last_attempt=fact.ts))
-        return events
+            self.counters.soft_facts += 1
+            view.add_soft(ts, src, line, "expired", None, None, EXPIRED_DETAIL, tried=False)
+            self._touch(view, state)
+
+    # -- handing over ------------------------------------------------------
+    def collect(self) -> tuple[list[tuple], list[Event]]:
+        """The changed sends as records (see `record`) and the engagement
+        events since the last call."""
+        records = [self.record(view, state) for view, state in self.changed.values()]
+        self.changed.clear()
+        events, self.events = self.events, []
+        return records, events
+
+    def record(self, view: SendView, state: MessageState) -> tuple:
+        """The tuple the store writes (fields R_*): the view with the
+        message's facts resolved (campaign: the attempt's, the header's, or
+        the VERP sender's). `mkey` names the message as the first release's
+        event keys did: by its key, and unless the key is unique by itself
+        (an ESP's message id), the time it was first seen (queue ids are
+        reused)."""
+        campaign = view.campaign or state.campaign or self.config.campaign_from_sender(state.sender)
+        flags = (FINAL if state.key not in self.open else 0) | (CONTINUING if view.handle in self.loaded else 0)
+        mkey = hash32(state.key if state.unique_key else f"{state.first_ts}|{state.key}")
+        return (view.handle, flags, view.person, mkey, campaign, state.email,
+                view.host or state.host, view.format or state.format, view.queue_id or state.queue_id,
+                view.message_id or state.message_id, view.sent_ts, view.sent_src, view.sent_line,
+                view.outcome, view.out_ts, view.out_src, view.out_line, view.out_class, view.out_reason,
+                view.out_code, view.out_dsn, view.out_detail,
+                tuple(view.soft) if view.soft is not None else None,
+                tuple(view.extra) if view.extra else None)
+
+    def open_state_rows(self) -> tuple[list[tuple[str, int, dict]], list[str]]:
+        """(upserts, deletes) of open message state since the last call."""
+        upserts = [(k, self.open[k].last_ts, self.open[k].to_json()) for k in self.dirty_states if k in self.open]
+        deletes = list(self.closed)
+        self.dirty_states.clear()
+        self.closed.clear()
+        return upserts, deletes
 
 
-def classify(*args, **kwargs):
-    return _classifier().classify(*args, **kwargs)
+# Field positions in a send record (Correlator.record), and its flags.
+(R_HANDLE, R_FLAGS, R_PERSON, R_MKEY, R_CAMPAIGN, R_EMAIL, R_HOST, R_FORMAT, R_QUEUE_ID,
+ R_MESSAGE_ID, R_SENT_TS, R_SENT_SRC, R_SENT_LINE, R_OUTCOME, R_OUT_TS, R_OUT_SRC, R_OUT_LINE, R_CLASS,
+ R_REASON, R_CODE, R_DSN, R_DETAIL, R_SOFT, R_EXTRA) = range(24)
+FINAL = 1        # its message is closed: nothing more will come this run
+CONTINUING = 2   # the view was saved by an earlier run (open state)
+
+
+def classify(code, dsn, text, *, stage=None, hint=None, address=None):
+    return _classifier().classify_memo(code, dsn, text, stage=stage, hint=hint, address=address)
 
 
 def parse_reply(text):
@@ -252,7 +375,3 @@ def _classifier():
 
 
 _CLASSIFY = None
-
-
-def _from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

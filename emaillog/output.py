@@ -21,21 +21,22 @@ def dumps(value, **kwargs) -> str:
 FORMATS = ("table", "json", "jsonl", "csv")
 
 
-def write_rows(rows: list[dict], fmt: str, columns: list[str], *, wrapper: dict | None = None, out=None) -> None:
+def write_rows(rows, fmt: str, columns: list[str], *, wrapper: dict | None = None, out=None) -> None:
     """`json` prints one document (`wrapper` plus the rows under "items" when
-    given), `jsonl` one object per line, `csv` a header and rows."""
+    given), `jsonl` one object per line, `csv` a header and rows. `rows` may
+    be any iterable: jsonl and csv stream it in constant memory."""
     out = out or sys.stdout
-    rows = [{c: row.get(c) for c in columns} for row in rows]
     if fmt == "json":
+        rows = [{c: row.get(c) for c in columns} for row in rows]
         doc = {**wrapper, "count": len(rows), "items": rows} if wrapper is not None else rows
         out.write(dumps(doc, indent=2) + "\n")
     elif fmt == "jsonl":
         for row in rows:
-            out.write(dumps(row) + "\n")
+            out.write(dumps({c: row.get(c) for c in columns}) + "\n")
     elif fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([row.get(c) for c in columns] for row in rows)
     else:
         raise ValueError(f"unknown output format {fmt}")
 

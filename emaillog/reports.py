@@ -112,8 +112,10 @@ def ingest_summary(data: dict) -> Group:
     return Group(*parts)
 
 
-def rejects_table(rows: list[dict]) -> Table:
-    table = Table(title=Text(f"{len(rows)} rejected line(s)"), title_justify="left")
+def rejects_table(rows: list[dict], total: int | None = None) -> Table:
+    shown = len(rows)
+    title = f"{shown} rejected line(s)" if total in (None, shown) else f"{shown} of {total} rejected line(s)"
+    table = Table(title=Text(title), title_justify="left")
     for name in ("file", "line", "why", "text"):
         table.add_column(name, overflow="fold")
     for row in rows:

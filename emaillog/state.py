@@ -1,31 +1,20 @@
-"""Suppression and retry state, derived from events at a given time.
+"""Who is suppressed and which sends are being retried, at a given time.
 
-Nothing here is stored: the answer at `--at T` comes from the events stamped
-at or before T, so old logs answer "as of" any moment and a correction to the
-events corrects every answer (SPEC §2, Suppression and Retries).
-
-Suppression reasons and their reach:
-  hard_bounce   class `permanent`       every campaign, until released
-  spam_block    class `spam_block`      the bounce's campaign, spam_block_hours
-  unsubscribed / complained             every campaign, until released
-  manual        `emaillog suppress`     every campaign or one, until given or released
-A `released` event lifts what was in force when it was recorded (all of a
-person's suppressions, or one campaign's); later events suppress again.
+Both are kept at ingest (store/suppressions.py keeps the suppression
+intervals, `soft_bounces` is the retry state), so an answer "as of" any
+moment is an indexed query. The rules themselves are in rules/.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
 
 from .config import Config
-from .events import COMPLAINED, DELIVERED, HARD_BOUNCED, MANUAL_SUPPRESSED, RELEASED, SOFT_BOUNCED, UNSUBSCRIBED, iso
+from .rules.retry import retry_status
+from .store.codec import epoch, iso, join_text
+from .store.schema import SUPPRESSION_REASONS
 
-SUPPRESSING_TYPES = (HARD_BOUNCED, UNSUBSCRIBED, COMPLAINED, MANUAL_SUPPRESSED, RELEASED)
-SUPPRESSION_COLUMNS = ("id", "ts", "type", "person", "campaign", "bounce_class", "scope", "until", "detail", "note")
-RETRY_COLUMNS = ("id", "ts", "person", "campaign", "message_id", "queue_id", "attempts", "last_attempt", "reason",
-                 "send")
-REASONS = ("hard_bounce", "spam_block", "unsubscribed", "complained", "manual")
+REASONS = SUPPRESSION_REASONS
 
 
 def _shallow(item) -> dict:
@@ -74,86 +63,6 @@ class Retry:
         return _shallow(self)
 
 
-def _plus(ts: str, hours: float) -> str:
-    return iso(datetime.fromisoformat(ts.replace("Z", "+00:00")) + timedelta(hours=hours))
-
-
-def suppression_of(row: dict, config: Config) -> Suppression | None:
-    """The suppression one event imposes (before any release), or None."""
-    kind = row["type"]
-    base = dict(person=row["person"], since=row["ts"], event_id=row["id"], detail=row.get("detail") or row.get("note"))
-    if kind == HARD_BOUNCED:
-        if row.get("bounce_class") == "permanent":
-            return Suppression(scope=None, reason="hard_bounce", until=None, **base)
-        if row.get("bounce_class") == "spam_block":
-            return Suppression(scope=row.get("campaign"), reason="spam_block",
-                               until=_plus(row["ts"], config.spam_block_hours), **base)
-        return None  # technical: our fault, nobody to suppress
-    if kind in (UNSUBSCRIBED, COMPLAINED):
-        return Suppression(scope=None, reason=kind, until=None, **base)
-    if kind == MANUAL_SUPPRESSED:
-        return Suppression(scope=row.get("scope"), reason="manual", until=row.get("until"), **base)
-    return None
-
-
-def active_suppressions(rows: list[dict], at: str, config: Config) -> list[Suppression]:
-    """Suppressions in force at `at`, from events in time order.
-
-    `rows` are a person's (or everyone's) suppressing events; events after
-    `at` are ignored. One row per (person, scope, reason): the earliest
-    `since`, the latest `until`.
-    """
-    live: dict[tuple, Suppression] = {}
-    for row in rows:
-        if row["ts"] > at:
-            break
-        if row["type"] == RELEASED:
-            scope = row.get("scope")
-            for key in [k for k, s in live.items() if k[0] == row["person"] and (scope is None or s.scope == scope)]:
-                del live[key]
-            continue
-        sup = suppression_of(row, config)
-        if sup is None:
-            continue
-        key = (sup.person, sup.scope, sup.reason)
-        have = live.get(key)
-        if have is not None and (have.until is None or (sup.until is not None and have.until >= sup.until)):
-            continue
-        if have is not None and have.until is not None and have.until > row["ts"]:
-            sup.since = have.since  # an extension of one still in force
-        live[key] = sup
-    return sorted((s for s in live.values() if s.until is None or s.until > at),
-                  key=lambda s: (s.person, s.scope or "", s.reason))
-
-
-def retries(soft_rows: list[dict], resolutions: dict[str, str], at: str, config: Config,
-            *, include_given_up: bool = False) -> list[Retry]:
-    """Soft-bounced sends still being retried at `at`.
-
-    `resolutions` maps a send to the time it was delivered or hard-bounced.
-    A send is pending from its first soft bounce until then, until the MTA
-    gave up (`expired`), or until the retry window closes; then given up.
-    """
-    out = []
-    for row in soft_rows:
-        if row["ts"] > at:
-            continue
-        resolved = resolutions.get(row.get("send") or "")
-        if resolved is not None and resolved <= at:
-            continue
-        closes = _plus(row["ts"], config.retry_window_hours)
-        expired = row.get("reason") == "expired" and (row.get("last_attempt") or row["ts"]) <= at
-        status = "given_up" if expired or closes <= at else "pending"
-        if status == "given_up" and not include_given_up:
-            continue
-        out.append(Retry(
-            person=row["person"], campaign=row.get("campaign"), message_id=row.get("message_id"),
-            queue_id=row.get("queue_id"), first_soft_bounce=row["ts"], attempts=row.get("attempts") or 1,
-            last_attempt=row.get("last_attempt"), last_reason=row.get("reason"),
-            window_closes=closes, status=status, event_id=row["id"]))
-    return sorted(out, key=lambda r: (r.window_closes, r.person))
-
-
 class StateQueries:
     """The store queries behind `suppressed`, `retries`, `check` and `person`."""
 
@@ -161,18 +70,69 @@ class StateQueries:
         self.store = store
         self.config = config
 
+    def iter_suppressions(self, at: str, *, person: str | None = None):
+        """Suppressions in force at `at`, unsorted."""
+        reader = self.store.reader
+        where, args = "", []
+        if person is not None:
+            person_id = reader.person_id(person)
+            if person_id is None:
+                return
+            where, args = " AND v.person = ?", [person_id]
+        t = epoch(at)
+        names = reader.names()
+        rows = self.store.conn.execute(f"""
+            SELECT p.address, v.scope, v.reason, v.since, v.until, v.event, s.out_text, s.out_arg,
+                   a.text, a.arg, a.note
+            FROM suppressions v JOIN persons p ON p.id = v.person
+            LEFT JOIN sends s ON v.event % 4 = 2 AND s.id = v.event / 4
+            LEFT JOIN actions a ON v.event % 4 = 3 AND a.id = v.event / 4
+            WHERE v.valid_from <= ? AND (v.valid_to IS NULL OR v.valid_to > ?)
+              AND (v.until IS NULL OR v.until > ?){where}""", [t, t, t, *args])
+        template = reader.template
+        for address, scope, reason, since, until, event, s_text, s_arg, a_text, a_arg, note in rows:
+            if s_text is not None or s_arg is not None:
+                detail = join_text(template(s_text), s_arg, address)
+            else:
+                detail = join_text(template(a_text), a_arg, address) or note
+            yield Suppression(address, names.get(scope), REASONS[reason - 1], iso(since), iso(until), event, detail)
+
     def suppressions(self, at: str, *, person: str | None = None) -> list[Suppression]:
-        rows = self.store.events(person=person, types=list(SUPPRESSING_TYPES), through=at,
-                                 columns=SUPPRESSION_COLUMNS)
-        return active_suppressions(rows, at, self.config)
+        return sorted(self.iter_suppressions(at, person=person),
+                      key=lambda s: (s.person, s.scope or "", s.reason))
 
     def retries(self, at: str, *, person: str | None = None, include_given_up: bool = False) -> list[Retry]:
-        soft = self.store.events(person=person, types=[SOFT_BOUNCED], through=at, columns=RETRY_COLUMNS)
-        sends = sorted({r["send"] for r in soft if r.get("send")})
-        resolutions = self.store.send_resolutions(sends, (DELIVERED, HARD_BOUNCED))
-        return retries(soft, resolutions, at, self.config, include_given_up=include_given_up)
+        reader = self.store.reader
+        t = epoch(at)
+        window = int(self.config.retry_window_hours * 3600)
+        where, args = ["b.first_ts <= ?", "NOT coalesce(b.resolved_ts <= ?, 0)"], [t, t]
+        if not include_given_up:
+            where.append("b.first_ts > ?")
+            args.append(t - window)
+        if person is not None:
+            person_id = reader.person_id(person)
+            if person_id is None:
+                return []
+            where.append("s.person = ?")
+            args.append(person_id)
+        names = reader.names()
+        out = []
+        for (address, campaign, mid, mid_arg, queue_id, first, attempts, last, reason, resolved,
+             send) in self.store.conn.execute(
+                "SELECT p.address, s.campaign, s.mid, s.mid_arg, s.queue_id, b.first_ts, b.attempts, b.last_ts, "
+                "b.reason, b.resolved_ts, b.send FROM soft_bounces b JOIN sends s ON s.id = b.send "
+                f"JOIN persons p ON p.id = s.person WHERE {' AND '.join(where)}", args):
+            last_reason = names.get(reason)
+            status = retry_status(first, last, last_reason, resolved, t, window)
+            if status is None or (status == "given_up" and not include_given_up):
+                continue
+            out.append(Retry(person=address, campaign=names.get(campaign),
+                             message_id=join_text(reader.template(mid), mid_arg), queue_id=queue_id,
+                             first_soft_bounce=iso(first), attempts=attempts or 1, last_attempt=iso(last),
+                             last_reason=last_reason, window_closes=iso(first + window),
+                             status=status, event_id=send * 4 + 1))
+        return sorted(out, key=lambda r: (r.window_closes, r.person))
 
     def check(self, person: str, campaign: str | None, at: str) -> list[Suppression]:
         """What stops `campaign` mailing `person` at `at` (empty: go ahead)."""
         return [s for s in self.suppressions(at, person=person) if s.applies_to(campaign)]
-

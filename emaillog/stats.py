@@ -2,8 +2,7 @@
 reasons, top receiving domains and activity over time.
 
 Pure queries returning plain data; `stats`, `report --html` and the
-`campaign_funnel` view (store.py) all count with FUNNEL_COLUMNS, so the
-three never disagree. Definitions (also in the README):
+`campaign_funnel` view count the same way. Definitions (also in the README):
 
 * sent, delivered, soft/hard bounced: sends (one message to one person);
   a soft-bounced send that was delivered later counts in both.
@@ -13,30 +12,21 @@ three never disagree. Definitions (also in the README):
 * rates: delivered / sent; hard and soft bounces / sent; opens, clicks,
   unsubscribes and complaints / delivered; click-to-open = clicks / opens
   (human ones). A rate with nothing to divide by is None.
+
+Speed: event counts come from the hourly `counts` kept at ingest, so a
+year of mail sums a few thousand rows; a window that does not start or end
+on the hour adds the events of its partial hours, read one by one. People
+(distinct) are counted from the bounce and engagement rows themselves.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .config import Config
-
-FUNNEL_COLUMNS = """
-    sum(type = 'sent') AS sent,
-    sum(type = 'delivered') AS delivered,
-    sum(type = 'hard_bounced') AS hard_bounced,
-    sum(type = 'hard_bounced' AND bounce_class = 'permanent') AS hard_permanent,
-    sum(type = 'hard_bounced' AND bounce_class = 'spam_block') AS hard_spam_block,
-    sum(type = 'hard_bounced' AND bounce_class = 'technical') AS hard_technical,
-    sum(type = 'soft_bounced') AS soft_bounced,
-    count(DISTINCT CASE WHEN type = 'opened' AND machine IS NULL THEN person END) AS unique_opens,
-    count(DISTINCT CASE WHEN type = 'opened' AND machine IS NOT NULL THEN person END) AS machine_opens,
-    count(DISTINCT CASE WHEN type = 'clicked' AND machine IS NULL THEN person END) AS unique_clicks,
-    count(DISTINCT CASE WHEN type = 'clicked' AND machine IS NOT NULL THEN person END) AS machine_clicks,
-    count(DISTINCT CASE WHEN type = 'unsubscribed' THEN person END) AS unsubscribed,
-    count(DISTINCT CASE WHEN type = 'complained' THEN person END) AS complained,
-    min(ts) AS first_event,
-    max(ts) AS last_event"""
+from .store.codec import epoch, iso
+from .store.schema import CLASS_OF_OUTCOME, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT, M_SOFT, M_TYPE
 
 # Operator actions are not campaign activity.
 ACTIVITY_TYPES = ("sent", "delivered", "hard_bounced", "soft_bounced", "opened", "clicked",
@@ -49,6 +39,14 @@ RATES = ("delivery_rate", "hard_bounce_rate", "soft_bounce_rate", "open_rate", "
          "click_to_open_rate", "unsubscribe_rate", "complaint_rate")
 MAX_BUCKETS = 5000
 CSV_COLUMNS = ("campaign",) + COUNTS + RATES + ("first_event", "last_event")
+
+# counts.metric -> (event type, funnel column or None)
+METRICS = {M_SENT: ("sent", "sent"), M_DELIVERED: ("delivered", "delivered"), M_SOFT: ("soft_bounced", "soft_bounced"),
+           M_HARD[2]: ("hard_bounced", "hard_permanent"), M_HARD[3]: ("hard_bounced", "hard_spam_block"),
+           M_HARD[4]: ("hard_bounced", "hard_technical"), M_HARD[5]: ("hard_bounced", None),
+           **{m: (t, None) for t, m in M_TYPE.items()}}
+HARD_COLUMN = {"permanent": "hard_permanent", "spam_block": "hard_spam_block", "technical": "hard_technical"}
+HOUR = 3600
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -76,20 +74,6 @@ class Filters:
     since: str | None = None
     until: str | None = None
 
-    def where(self, *extra: str, extra_args: tuple = ()) -> tuple[str, list]:
-        clauses = [f"type IN ({', '.join('?' * len(ACTIVITY_TYPES))})", *extra]
-        args = [*ACTIVITY_TYPES, *extra_args]
-        if self.campaign is not None:
-            clauses.append("campaign = ?")
-            args.append(self.campaign)
-        if self.since:
-            clauses.append("ts >= ?")
-            args.append(self.since)
-        if self.until:
-            clauses.append("ts < ?")
-            args.append(self.until)
-        return " WHERE " + " AND ".join(clauses), args
-
 
 @dataclass
 class Stats:
@@ -109,57 +93,224 @@ class Stats:
                 "activity": {"bucket": self.bucket, "items": self.activity}}
 
 
-def _rows(conn, sql: str, args) -> list[dict]:
-    cur = conn.execute(sql, args)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur]
+class _Window:
+    """A filter as seconds and as whole hours, with the partial hours at
+    its edges: [lo, hi) = whole hours [lo_hour, hi_hour) plus `edges`."""
+
+    def __init__(self, store, filters: Filters):
+        self.campaign_id = None
+        self.empty = False
+        if filters.campaign is not None:
+            self.campaign_id = store.reader.name_id("campaign", filters.campaign)
+            self.empty = self.campaign_id is None
+        self.lo, self.hi = epoch(filters.since), epoch(filters.until)
+        self.lo_hour = None if self.lo is None else -(-self.lo // HOUR)
+        self.hi_hour = None if self.hi is None else self.hi // HOUR
+        self.edges: list[tuple[int | None, int | None]] = []
+        if self.lo_hour is not None and self.hi_hour is not None and self.lo_hour > self.hi_hour:
+            self.edges = [(self.lo, self.hi)]  # inside one hour
+            self.lo_hour = self.hi_hour = 0
+        else:
+            if self.lo is not None and self.lo % HOUR:
+                self.edges.append((self.lo, self.lo_hour * HOUR))
+            if self.hi is not None and self.hi % HOUR:
+                self.edges.append((self.hi_hour * HOUR, self.hi))
+
+    def hours_sql(self, column: str = "hour") -> tuple[str, list]:
+        where, args = [], []
+        if self.lo_hour is not None:
+            where.append(f"{column} >= ?")
+            args.append(self.lo_hour)
+        if self.hi_hour is not None:
+            where.append(f"{column} < ?")
+            args.append(self.hi_hour)
+        if self.campaign_id is not None:
+            where.append("campaign = ?")
+            args.append(self.campaign_id)
+        return (" AND ".join(where) or "1"), args
+
+    def seconds_sql(self, column: str, campaign_column: str) -> tuple[str, list]:
+        where, args = [], []
+        if self.lo is not None:
+            where.append(f"{column} >= ?")
+            args.append(self.lo)
+        if self.hi is not None:
+            where.append(f"{column} < ?")
+            args.append(self.hi)
+        if self.campaign_id is not None:
+            where.append(f"{campaign_column} = ?")
+            args.append(self.campaign_id)
+        return (" AND ".join(where) or "1"), args
 
 
-def campaign_rows(conn, filters: Filters) -> list[dict]:
-    """One row of counts per campaign (None = events without a campaign)."""
-    where, args = filters.where()
-    rows = _rows(conn, f"SELECT campaign, {FUNNEL_COLUMNS} FROM events{where} "
-                       "GROUP BY campaign ORDER BY min(ts), campaign", args)
-    return [{k: (v or 0) if k in COUNTS else v for k, v in row.items()} for row in rows]
+class _Tally:
+    """Event counts by campaign, hour and domain."""
+
+    def __init__(self):
+        self.funnel: dict = defaultdict(Counter)   # campaign id -> column -> n
+        self.span: dict = {}                       # campaign id -> [first, last]
+        self.hours: dict = defaultdict(Counter)    # hour -> event type -> n
+        self.domains: dict = defaultdict(lambda: [0, 0, 0, 0])
+
+    def add(self, campaign: int, column: str | None, kind: str, n: int) -> None:
+        row = self.funnel[campaign]
+        row[kind] += n
+        if column and column != kind:
+            row[column] += n
+
+    def stretch(self, campaign: int, first, last) -> None:
+        have = self.span.get(campaign)
+        if first is None:
+            return
+        if have is None:
+            self.span[campaign] = [first, last]
+        else:
+            have[0], have[1] = min(have[0], first), max(have[1], last)
 
 
-def top_reasons(conn, filters: Filters, limit: int) -> list[dict]:
-    where, args = filters.where("type IN ('hard_bounced', 'soft_bounced')")
-    return _rows(conn, "SELECT CASE type WHEN 'hard_bounced' THEN 'hard' ELSE 'soft' END AS bounce, "
-                       "bounce_class, coalesce(reason, 'other') AS reason, count(*) AS count, "
-                       f"count(DISTINCT person) AS people FROM events{where} "
-                       "GROUP BY bounce, bounce_class, reason ORDER BY count DESC, bounce, reason LIMIT ?",
-                 [*args, limit])
+def _from_counts(conn, window: _Window, tally: _Tally) -> None:
+    where, args = window.hours_sql()
+    for campaign, metric, n in conn.execute(
+            f"SELECT campaign, metric, sum(n) FROM counts WHERE {where} AND metric < {M_FIRST} "
+            "GROUP BY campaign, metric", args):
+        kind, column = METRICS[metric]
+        tally.add(campaign, column, kind, n)
+    for campaign, first, last in conn.execute(
+            f"SELECT campaign, min(CASE WHEN metric = {M_FIRST} THEN n END), "
+            f"max(CASE WHEN metric = {M_LAST} THEN n END) FROM counts WHERE {where} "
+            f"AND metric IN ({M_FIRST}, {M_LAST}) GROUP BY campaign", args):
+        tally.stretch(campaign, first, last)
+    for hour, metric, n in conn.execute(
+            f"SELECT hour, metric, sum(n) FROM counts WHERE {where} AND metric < {M_FIRST} GROUP BY hour, metric",
+            args):
+        tally.hours[hour][METRICS[metric][0]] += n
+    for domain, *counts in conn.execute(
+            f"SELECT domain, sum(sent), sum(delivered), sum(hard), sum(soft) FROM domain_counts WHERE {where} "
+            "GROUP BY domain", args):
+        have = tally.domains[domain]
+        for i, n in enumerate(counts):
+            have[i] += n
 
 
-def top_domains(conn, filters: Filters, limit: int) -> list[dict]:
+def _from_events(store, window: _Window, lo: int | None, hi: int | None, tally: _Tally) -> None:
+    """The same counts from the events themselves (a partial hour)."""
+    reader = store.reader
+    ids = {}
+    for event in reader.events(since=iso(lo), until=iso(hi), campaign=None, types=ACTIVITY_TYPES):
+        campaign = ids.setdefault(event["campaign"], reader.name_id("campaign", event["campaign"])
+                                  if event["campaign"] is not None else 0) or 0
+        if window.campaign_id is not None and campaign != window.campaign_id:
+            continue
+        kind = event["type"]
+        column = HARD_COLUMN.get(event["bounce_class"]) if kind == "hard_bounced" else kind
+        tally.add(campaign, column, kind, 1)
+        ts = epoch(event["ts"])
+        tally.stretch(campaign, ts, ts)
+        tally.hours[ts // HOUR][kind] += 1
+        slot = {"sent": 0, "delivered": 1, "hard_bounced": 2, "soft_bounced": 3}.get(kind)
+        if slot is not None:
+            domain = event["person"].rpartition("@")[2] or event["person"]
+            tally.domains[("name", domain)][slot] += 1
+
+
+def tally(store, filters: Filters) -> _Tally:
+    window = _Window(store, filters)
+    result = _Tally()
+    if window.empty:
+        return result
+    if window.lo_hour is None or window.hi_hour is None or window.lo_hour < window.hi_hour:
+        _from_counts(store.conn, window, result)
+    for lo, hi in window.edges:
+        _from_events(store, window, lo, hi, result)
+    return result
+
+
+def _engagement(conn, window: _Window) -> dict:
+    """People who opened, clicked, unsubscribed, complained, per campaign."""
+    if window.empty:
+        return {}
+    where, args = window.seconds_sql("ts", "campaign")
+    out = {}
+    for campaign, *counts in conn.execute(f"""
+            SELECT coalesce(campaign, 0),
+                count(DISTINCT CASE WHEN type = 4 AND machine IS NULL THEN person END),
+                count(DISTINCT CASE WHEN type = 4 AND machine IS NOT NULL THEN person END),
+                count(DISTINCT CASE WHEN type = 5 AND machine IS NULL THEN person END),
+                count(DISTINCT CASE WHEN type = 5 AND machine IS NOT NULL THEN person END),
+                count(DISTINCT CASE WHEN type = 6 THEN person END),
+                count(DISTINCT CASE WHEN type = 7 THEN person END)
+            FROM actions WHERE type IN (4, 5, 6, 7) AND {where} GROUP BY 1""", args):
+        out[campaign] = dict(zip(("unique_opens", "machine_opens", "unique_clicks", "machine_clicks",
+                                  "unsubscribed", "complained"), counts))
+    return out
+
+
+def top_reasons(store, filters: Filters, limit: int) -> list[dict]:
+    """Bounce reasons by how many bounces gave them, with how many people."""
+    window = _Window(store, filters)
+    if window.empty:
+        return []
+    hard, hard_args = window.seconds_sql("out_ts", "campaign")
+    soft, soft_args = window.seconds_sql("b.first_ts", "s.campaign")
+    extra, extra_args = window.seconds_sql("ts", "campaign")
+    rows = store.conn.execute(f"""
+        SELECT kind, reason, count(*), count(DISTINCT person) FROM (
+            SELECT outcome AS kind, out_reason AS reason, person FROM sends WHERE outcome > 1 AND {hard}
+            UNION ALL
+            SELECT 0, b.reason, s.person FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE {soft}
+            UNION ALL
+            SELECT coalesce(class, 4) + 1, reason, person FROM actions WHERE type = 2 AND {extra})
+        GROUP BY kind, reason""", [*hard_args, *soft_args, *extra_args]).fetchall()
+    names = store.reader.names()
+    items = [{"bounce": "soft" if kind == 0 else "hard", "bounce_class": None if kind == 0 else CLASS_OF_OUTCOME.get(kind),
+              "reason": names.get(reason) or "other", "count": count, "people": people}
+             for kind, reason, count, people in rows]
+    items.sort(key=lambda r: (-r["count"], r["bounce"], r["reason"]))
+    return items[:limit]
+
+
+def top_domains(store, counted: _Tally, limit: int) -> list[dict]:
     """Receiving domains by sends, with how often mail to them failed."""
-    where, args = filters.where("type IN ('sent', 'delivered', 'hard_bounced', 'soft_bounced')")
-    rows = _rows(conn, "SELECT substr(person, instr(person, '@') + 1) AS domain, "
-                       "sum(type = 'sent') AS sent, sum(type = 'delivered') AS delivered, "
-                       "sum(type = 'hard_bounced') AS hard_bounced, sum(type = 'soft_bounced') AS soft_bounced "
-                       f"FROM events{where} GROUP BY domain ORDER BY sent DESC, domain LIMIT ?",
-                 [*args, limit])
-    for row in rows:
+    names = store.reader.names()
+    merged: dict[str, list] = defaultdict(lambda: [0, 0, 0, 0])
+    for key, counts in counted.domains.items():
+        domain = key[1] if isinstance(key, tuple) else names.get(key, "")
+        have = merged[domain]
+        for i, n in enumerate(counts):
+            have[i] += n
+    rows = [{"domain": d, "sent": c[0], "delivered": c[1], "hard_bounced": c[2], "soft_bounced": c[3]}
+            for d, c in merged.items() if any(c)]
+    rows.sort(key=lambda r: (-r["sent"], r["domain"]))
+    for row in rows[:limit]:
         row["hard_bounce_rate"] = _ratio(row["hard_bounced"], row["sent"])
         row["soft_bounce_rate"] = _ratio(row["soft_bounced"], row["sent"])
-    return rows
+    return rows[:limit]
 
 
-def activity(conn, filters: Filters, bucket: str = "auto", *, person: str | None = None) -> tuple[str, list[dict]]:
-    """Events per UTC day (or hour) and type: [{"bucket": "2026-11-28", "sent": 3, ...}].
-    One scan, per hour; `auto` keeps hours when it all fits in two days."""
-    where, args = filters.where(*(["person = ?"] if person else []), extra_args=(person,) if person else ())
-    hours = conn.execute(f"SELECT substr(ts, 1, 13), type, count(*) FROM events{where} GROUP BY 1, 2 ORDER BY 1",
-                         args).fetchall()
+def _hours_to_items(hours: dict, bucket: str) -> tuple[str, list[dict]]:
+    stamps = sorted(h for h, c in hours.items() if any(c.values()))
     if bucket == "auto":
-        bucket = "hour" if hours and hours[-1][0][:10] <= _day_after(hours[0][0][:10]) else "day"
+        bucket = "hour" if stamps and iso(stamps[-1] * HOUR)[:10] <= _day_after(iso(stamps[0] * HOUR)[:10]) else "day"
     counts: dict[str, dict] = {}
-    for when, kind, n in hours:
-        label = when + ":00" if bucket == "hour" else when[:10]
+    for hour in stamps:
+        when = iso(hour * HOUR)
+        label = when[:13] + ":00" if bucket == "hour" else when[:10]
         item = counts.setdefault(label, {"bucket": label, **{t: 0 for t in ACTIVITY_TYPES}})
-        item[kind] += n
+        for kind, n in hours[hour].items():
+            item[kind] += n
     return bucket, _fill_gaps(list(counts.values()), bucket)
+
+
+def activity(store, filters: Filters, bucket: str = "auto", *, person: str | None = None) -> tuple[str, list[dict]]:
+    """Events per UTC day (or hour) and type: [{"bucket": "2026-11-28", "sent": 3, ...}];
+    `auto` keeps hours when it all fits in two days."""
+    if person is None:
+        return _hours_to_items(tally(store, filters).hours, bucket)
+    hours: dict = defaultdict(Counter)
+    for event in store.reader.events(person=person, campaign=filters.campaign, since=filters.since,
+                                     until=filters.until, types=ACTIVITY_TYPES):
+        hours[epoch(event["ts"]) // HOUR][event["type"]] += 1
+    return _hours_to_items(hours, bucket)
 
 
 def _fill_gaps(items: list[dict], bucket: str) -> list[dict]:
@@ -186,37 +337,47 @@ def _day_after(day: str) -> str:
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
-def given_up_by_campaign(retries: list, filters: Filters) -> dict:
-    """Soft-bounced sends whose retries ended undelivered, per campaign."""
-    out: dict = {}
-    for r in retries:
-        if r.status != "given_up" or (filters.campaign is not None and r.campaign != filters.campaign):
-            continue
-        if (filters.since and r.first_soft_bounce < filters.since) or (filters.until and r.first_soft_bounce >= filters.until):
-            continue
-        out[r.campaign] = out.get(r.campaign, 0) + 1
-    return out
+def given_up_by_campaign(store, config: Config, at: str, filters: Filters) -> dict:
+    """Soft-bounced sends whose retries ended undelivered by `at`, per campaign id."""
+    window = _Window(store, filters)
+    if window.empty:
+        return {}
+    where, args = window.seconds_sql("b.first_ts", "s.campaign")
+    at_s = epoch(at)
+    expired = store.reader.name_id("reason", "expired") or -1
+    rows = store.conn.execute(f"""
+        SELECT coalesce(s.campaign, 0), count(*) FROM soft_bounces b JOIN sends s ON s.id = b.send
+        WHERE b.first_ts <= ? AND NOT coalesce(b.resolved_ts <= ?, 0)
+          AND (b.first_ts + ? <= ? OR (b.reason = ? AND b.last_ts <= ?)) AND {where}
+        GROUP BY 1""", [at_s, at_s, int(config.retry_window_hours * 3600), at_s, expired, at_s, *args])
+    return dict(rows.fetchall())
 
 
 def campaign_stats(store, config: Config, at: str, filters: Filters, *, top: int = 10,
-                   bucket: str = "auto", retries: list | None = None) -> Stats:
-    """Everything `stats` shows, evaluated at `at` (for given-up retries).
-    `retries`: StateQueries.retries(at, include_given_up=True), when the
-    caller has it already."""
-    if retries is None:
-        from .state import StateQueries
-        retries = StateQueries(store, config).retries(at, include_given_up=True)
-    conn = store.conn
-    given_up = given_up_by_campaign(retries, filters)
+                   bucket: str = "auto", retries=None) -> Stats:
+    """Everything `stats` shows, evaluated at `at` (for given-up retries)."""
+    del retries  # the given-up count comes from the retry state directly
+    counted = tally(store, filters)
+    engaged = _engagement(store.conn, _Window(store, filters))
+    given_up = given_up_by_campaign(store, config, at, filters)
+    names = store.reader.names()
     rows = []
-    for row in campaign_rows(conn, filters):
-        row["given_up"] = given_up.get(row["campaign"], 0)
+    order = sorted(counted.span, key=lambda c: (counted.span[c][0], names.get(c) or ""))
+    for campaign in order:
+        funnel = counted.funnel.get(campaign, Counter())
+        row = {"campaign": names.get(campaign) if campaign else None}
+        for column in COUNTS:
+            row[column] = funnel.get(column, 0)
+        row.update(engaged.get(campaign, {}))
+        row["given_up"] = given_up.get(campaign, 0)
+        first, last = counted.span[campaign]
+        row["first_event"], row["last_event"] = iso(first), iso(last)
         full = with_rates(row)
         rows.append({c: full[c] for c in CSV_COLUMNS})  # the documented column order, in JSON too
     total = {c: sum(r[c] for r in rows) for c in COUNTS}
     total["first_event"] = min((r["first_event"] for r in rows if r["first_event"]), default=None)
     total["last_event"] = max((r["last_event"] for r in rows if r["last_event"]), default=None)
-    bucket, items = activity(conn, filters, bucket)
+    bucket, items = _hours_to_items(counted.hours, bucket)
     return Stats(at=at, filters=filters, campaigns=rows, total=with_rates({"campaign": None, **total}),
-                 reasons=top_reasons(conn, filters, top), domains=top_domains(conn, filters, top),
+                 reasons=top_reasons(store, filters, top), domains=top_domains(store, counted, top),
                  bucket=bucket, activity=items)

@@ -40,9 +40,11 @@ def test_full_disk_is_one_sentence_and_keeps_the_last_committed_batch(tmp_path, 
     Store(db).close()
     original = Store.__init__
 
+    pages = sqlite3.connect(db).execute("PRAGMA page_count").fetchone()[0]
+
     def tiny(self, *a, **kw):
         original(self, *a, **kw)
-        self.conn.execute("PRAGMA max_page_count = 60")  # ~250 KB: the disk fills up mid-ingest
+        self.conn.execute(f"PRAGMA max_page_count = {pages + 3}")  # 12 KB more: the disk fills up mid-ingest
 
     monkeypatch.setattr(Store, "__init__", tiny)
     code, _, err = run_main(monkeypatch, capsys, "--db", db, "ingest", "-q", SCENARIO)
@@ -77,6 +79,6 @@ def test_open_state_older_than_the_horizon_is_closed_and_counted():
     t0 = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
     corr.feed(MessageSeen("mx1/postfix/OLD", t0, "postfix"))
     corr.feed(MessageSeen("mx1/postfix/NEW", t0 + timedelta(minutes=90), "postfix"))
-    assert corr.prune(t0 + timedelta(minutes=90)) == 1
+    assert corr.prune(int((t0 + timedelta(minutes=90)).timestamp())) == 1
     assert set(corr.open) == {"mx1/postfix/NEW"}
     assert corr.counters.stale_closed == 1

@@ -27,7 +27,7 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_readme_documents_every_view():
-    from emaillog.views import definitions
+    from emaillog.store.views import definitions
     section = README[README.index("## The database"):README.index("## Reports")]
     for name in definitions(36, 24):
         assert f"`{name}`" in section, f"README's database section does not describe the view {name}"

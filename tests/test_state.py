@@ -1,11 +1,13 @@
-"""Suppression and retry rules (SPEC §2) at chosen moments, on event rows."""
+"""Suppression and retry rules (SPEC §2) at chosen moments, on events."""
 
 from __future__ import annotations
 
 import pytest
 
 from emaillog.config import Config
-from emaillog.state import active_suppressions, retries
+from emaillog.rules.retry import retry_status
+from emaillog.rules.suppression import Happening, versions
+from emaillog.store.codec import epoch, iso
 
 CFG = Config()
 _ids = iter(range(1, 10_000))
@@ -15,9 +17,21 @@ def ev(ts, type_, person="ann@example.com", **kw):
     return {"id": next(_ids), "ts": ts, "type": type_, "person": person, **kw}
 
 
+def active(rows, at, config=CFG):
+    """The suppressions in force at `at`, per person, from their versions."""
+    t = epoch(at)
+    out = []
+    for person in sorted({r["person"] for r in rows}):
+        happenings = [Happening(epoch(r["ts"]), r["id"], r["type"], r.get("bounce_class"), r.get("campaign"),
+                                r.get("scope"), epoch(r.get("until"))) for r in rows if r["person"] == person]
+        for v in versions(happenings, int(config.spam_block_hours * 3600)):
+            if v.valid_from <= t and (v.valid_to is None or v.valid_to > t) and (v.until is None or v.until > t):
+                out.append((person, v))
+    return out
+
+
 def reasons(rows, at, campaign=None):
-    return sorted((s.reason, s.scope) for s in active_suppressions(rows, at, CFG)
-                  if campaign is None or s.applies_to(campaign))
+    return sorted((v.reason, v.scope) for _, v in active(rows, at) if campaign is None or v.scope in (None, campaign))
 
 
 def test_permanent_hard_bounce_suppresses_every_campaign_forever():
@@ -46,15 +60,14 @@ def test_spam_block_stops_only_that_campaign_for_24_hours(at, blocked):
 
 def test_spam_block_window_is_configurable():
     rows = [ev("2026-11-28T10:00:00Z", "hard_bounced", bounce_class="spam_block", campaign="spring")]
-    sups = active_suppressions(rows, "2026-11-28T11:30:00Z", Config(spam_block_hours=1))
-    assert sups == []
+    assert active(rows, "2026-11-28T11:30:00Z", Config(spam_block_hours=1)) == []
 
 
 def test_a_second_spam_block_extends_the_window():
     rows = [ev("2026-11-28T10:00:00Z", "hard_bounced", bounce_class="spam_block", campaign="spring"),
             ev("2026-11-28T20:00:00Z", "hard_bounced", bounce_class="spam_block", campaign="spring")]
-    [sup] = active_suppressions(rows, "2026-11-29T12:00:00Z", CFG)
-    assert sup.since == "2026-11-28T10:00:00Z" and sup.until == "2026-11-29T20:00:00Z"
+    [(_, sup)] = active(rows, "2026-11-29T12:00:00Z")
+    assert iso(sup.since) == "2026-11-28T10:00:00Z" and iso(sup.until) == "2026-11-29T20:00:00Z"
 
 
 def test_technical_bounce_suppresses_nobody():
@@ -78,6 +91,18 @@ def test_release_lifts_only_what_was_in_force_then():
     assert reasons(rows, "2026-11-30T12:00:00Z") == [("hard_bounce", None)]
 
 
+def test_events_in_any_order_give_the_same_intervals():
+    """Versions come from all of a person's events sorted by time: a release
+    read before the older hard bounce it lifts still lifts it."""
+    rows = [ev("2026-11-28T10:00:00Z", "hard_bounced", bounce_class="permanent"),
+            ev("2026-11-29T10:00:00Z", "released"),
+            ev("2026-11-30T10:00:00Z", "unsubscribed")]
+    forward = active(rows, "2026-11-29T12:00:00Z") + active(rows, "2026-12-01T00:00:00Z")
+    backward = active(list(reversed(rows)), "2026-11-29T12:00:00Z") + active(list(reversed(rows)),
+                                                                             "2026-12-01T00:00:00Z")
+    assert forward == backward and [v.reason for _, v in forward] == ["unsubscribed"]
+
+
 def test_campaign_release_leaves_global_suppressions():
     rows = [ev("2026-11-28T10:00:00Z", "manual_suppressed", scope="spring"),
             ev("2026-11-28T10:00:01Z", "unsubscribed"),
@@ -94,14 +119,18 @@ def test_manual_suppression_with_an_end():
 def test_people_are_independent():
     rows = [ev("2026-11-28T10:00:00Z", "unsubscribed", person="bob@example.com"),
             ev("2026-11-28T11:00:00Z", "released", person="ann@example.com")]
-    assert [s.person for s in active_suppressions(rows, "2026-11-29T00:00:00Z", CFG)] == ["bob@example.com"]
+    assert [person for person, _ in active(rows, "2026-11-29T00:00:00Z")] == ["bob@example.com"]
+
+
+def test_soft_bounce_is_not_a_suppression():
+    rows = [ev("2026-11-28T10:00:00Z", "soft_bounced", reason="mailbox_full")]
+    assert active(rows, "2026-11-28T11:00:00Z") == []
 
 
 # -- retries -----------------------------------------------------------------
 
-def soft(ts, send="m1|ann@example.com", **kw):
-    return ev(ts, "soft_bounced", send=send, attempts=kw.pop("attempts", 3), reason=kw.pop("reason", "greylisted"),
-              last_attempt=kw.pop("last_attempt", ts), **kw)
+WINDOW = int(CFG.retry_window_hours * 3600)
+T0 = epoch("2026-11-28T10:00:00Z")
 
 
 @pytest.mark.parametrize("at,status", [
@@ -111,33 +140,22 @@ def soft(ts, send="m1|ann@example.com", **kw):
     ("2026-11-29T22:00:00Z", "given_up"),    # the window has closed
 ])
 def test_retry_window_edges(at, status):
-    found = retries([soft("2026-11-28T10:00:00Z")], {}, at, CFG, include_given_up=True)
-    assert (found[0].status if found else None) == status
-    if found:
-        assert found[0].window_closes == "2026-11-29T22:00:00Z"
+    assert retry_status(T0, T0, "greylisted", None, epoch(at), WINDOW) == status
 
 
 def test_delivery_or_hard_bounce_ends_the_retry():
-    rows = [soft("2026-11-28T10:00:00Z")]
-    resolved = {"m1|ann@example.com": "2026-11-28T12:00:00Z"}
-    assert len(retries(rows, resolved, "2026-11-28T11:00:00Z", CFG)) == 1
-    assert retries(rows, resolved, "2026-11-28T12:00:00Z", CFG, include_given_up=True) == []
+    resolved = epoch("2026-11-28T12:00:00Z")
+    assert retry_status(T0, T0, "greylisted", resolved, epoch("2026-11-28T11:00:00Z"), WINDOW) == "pending"
+    assert retry_status(T0, T0, "greylisted", resolved, epoch("2026-11-28T12:00:00Z"), WINDOW) is None
 
 
 def test_mta_expiry_gives_up_early():
-    rows = [soft("2026-11-28T10:00:00Z", reason="expired", last_attempt="2026-11-28T14:00:00Z")]
-    assert retries(rows, {}, "2026-11-28T13:00:00Z", CFG)[0].status == "pending"
-    assert retries(rows, {}, "2026-11-28T14:00:00Z", CFG) == []
-    assert retries(rows, {}, "2026-11-28T14:00:00Z", CFG, include_given_up=True)[0].status == "given_up"
+    last = epoch("2026-11-28T14:00:00Z")
+    assert retry_status(T0, last, "expired", None, epoch("2026-11-28T13:00:00Z"), WINDOW) == "pending"
+    assert retry_status(T0, last, "expired", None, last, WINDOW) == "given_up"
 
 
-def test_retries_sorted_by_window_close_and_window_configurable():
-    rows = [soft("2026-11-28T12:00:00Z", send="b"), soft("2026-11-28T10:00:00Z", send="a")]
-    found = retries(rows, {}, "2026-11-28T13:00:00Z", Config(retry_window_hours=4))
-    assert [r.first_soft_bounce for r in found] == ["2026-11-28T10:00:00Z", "2026-11-28T12:00:00Z"]
-    assert found[0].window_closes == "2026-11-28T14:00:00Z"
-
-
-def test_soft_bounce_is_not_a_suppression():
-    rows = [ev("2026-11-28T10:00:00Z", "soft_bounced", reason="mailbox_full")]
-    assert active_suppressions(rows, "2026-11-28T11:00:00Z", CFG) == []
+def test_retry_window_is_configurable():
+    window = int(Config(retry_window_hours=4).retry_window_hours * 3600)
+    assert retry_status(T0, T0, "greylisted", None, epoch("2026-11-28T13:59:59Z"), window) == "pending"
+    assert retry_status(T0, T0, "greylisted", None, epoch("2026-11-28T14:00:00Z"), window) == "given_up"

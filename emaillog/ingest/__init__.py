@@ -1,0 +1,155 @@
+"""The ingest pipeline: read -> parse -> correlate (-> classify) -> store.
+
+Reading, parsing and correlating (`parse.py`) produce batches; the store
+writes each batch in one transaction with the open correlation state and
+how far each file was read, so a killed run resumes exactly where its last
+batch ended. A big input runs the two halves in two processes (`pipeline.py`):
+one parses while the other writes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..config import Config
+from ..correlate import MessageState
+from ..inputs import InputProblem, expand, open_input
+from ..store import Store
+from .jobs import Job, plan
+
+# Lines per committed batch; the environment variable exists for the
+# crash-safety tests, which need many commit points in a small file.
+BATCH_LINES = int(os.environ.get("EMAILLOG_BATCH_LINES", "100000"))
+
+
+@dataclass
+class Summary:
+    """What one ingest run did; printed by the CLI, `--json` as is."""
+
+    files_read: int = 0
+    lines_read: int = 0
+    events_added: Counter = field(default_factory=Counter)
+    events_known: int = 0
+    attempts_merged: int = 0  # later deferrals folded into a stored soft bounce
+    skipped: int = 0
+    rejected: int = 0
+    notices_skipped: int = 0
+    stale_closed: int = 0
+    open_messages: int = 0
+    problems: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(p["fatal"] for p in self.problems)
+
+    def to_json(self) -> dict:
+        return {
+            "files_read": self.files_read, "lines_read": self.lines_read,
+            "events_added": dict(sorted(self.events_added.items())),
+            "events_added_total": sum(self.events_added.values()),
+            "events_already_known": self.events_known, "soft_bounce_attempts_merged": self.attempts_merged,
+            "lines_skipped": self.skipped,
+            "lines_rejected": self.rejected, "notices_skipped": self.notices_skipped,
+            "stale_messages_closed": self.stale_closed, "open_messages": self.open_messages,
+            "problems": self.problems,
+        }
+
+
+@dataclass
+class Options:
+    format: str = "auto"
+    year: int | None = None
+    tz: object = None  # tzinfo or None for local
+
+
+class Ingest:
+    """One run over some inputs into one store."""
+
+    def __init__(self, store: Store, config: Config, options: Options, *, progress=None):
+        self.store = store
+        self.config = config
+        self.options = options
+        self.progress = progress  # callable(opened, offset) after each batch, or None
+        self.summary = Summary()
+        self.writer = None
+
+    def run(self, paths: list[str]) -> Summary:
+        inputs, problems = expand(paths)
+        for problem in problems:
+            self._problem(problem)
+        jobs: list[Job] = []
+        for inp in inputs:
+            try:
+                opened = open_input(inp)
+            except InputProblem as problem:
+                problem.fatal = inp.explicit  # inside a directory: a warning
+                self._problem(problem)
+                continue
+            if opened is None:
+                continue
+            job = plan(opened, self.store, self.options, len(jobs))
+            if isinstance(job, InputProblem):
+                job.fatal = inp.explicit
+                self._problem(job)
+                _close(opened)
+                continue
+            self.summary.files_read += 1
+            if job is None:
+                _close(opened)  # nothing new
+            else:
+                jobs.append(job)
+        states = {}
+        if jobs:
+            for text in self.store.open_messages():
+                state = MessageState.from_json(_loads(text))
+                states[state.key] = state
+            self.writer = self.store.writer(self.config)
+            from .pipeline import run_jobs
+            try:
+                run_jobs(jobs, states, self)
+            finally:
+                for job in jobs:
+                    _close(job.opened)
+        else:
+            self.summary.open_messages = self.store.conn.execute("SELECT count(*) FROM open_messages").fetchone()[0]
+        return self.summary
+
+    def _problem(self, problem: InputProblem) -> None:
+        self.summary.problems.append({"file": problem.path, "message": problem.message, "fatal": problem.fatal})
+
+    # -- called by the pipeline, in the writing process --------------------
+    def write(self, batch) -> None:
+        """Store one batch in one transaction and count what it did."""
+        with self.store.transaction():
+            result = self.writer.write(batch.sends, batch.events, rejects=batch.rejects,
+                                       open_upserts=batch.open_upserts, open_deletes=batch.open_deletes,
+                                       progress=batch.progress)
+        s = self.summary
+        s.events_added.update(result.added)
+        s.events_known += result.known + batch.repeats
+        s.attempts_merged += batch.soft_facts - result.added.get("soft_bounced", 0)
+        s.lines_read += batch.lines
+        s.skipped += batch.skipped
+        s.rejected += len(batch.rejects)
+        s.notices_skipped += batch.notices_skipped
+        s.stale_closed += batch.stale_closed
+        s.open_messages = batch.open_count
+        s.problems.extend(batch.problems)
+        if self.progress and batch.job is not None:
+            self.progress(batch.job.opened, batch.position)
+
+
+def _close(opened) -> None:
+    close = getattr(opened.stream, "close", None)
+    if close and not opened.input.is_stdin:
+        close()
+        raw = getattr(opened.stream, "fileobj", None)
+        if raw is not None:
+            raw.close()
+
+
+def _loads(text: str):
+    import json
+    return json.loads(text)

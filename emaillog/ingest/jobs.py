@@ -1,0 +1,59 @@
+"""Which inputs need reading, from where, and as which format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import formats
+from ..inputs import InputProblem, OpenedInput
+from ..timestamps import Clock
+
+
+@dataclass
+class Job:
+    """One input to read: from `offset` (bytes of its text) and `line_no`."""
+
+    index: int
+    opened: OpenedInput
+    module: object          # the format module
+    offset: int
+    line_no: int
+    clock: Clock
+
+    @property
+    def final(self) -> bool:
+        """Cannot grow: a last line without its newline is complete."""
+        return self.opened.compressed or self.opened.input.is_stdin
+
+    @property
+    def remaining(self) -> int:
+        size = self.opened.size or 0
+        return max(size - self.offset, 0) if not self.opened.compressed else size * 4
+
+
+def detect(opened: OpenedInput, forced: str) -> object | InputProblem:
+    if forced != "auto":
+        return formats.FORMATS[forced]
+    module, why = formats.detect(opened.head)
+    if module is None:
+        return InputProblem(opened.input.path, f"{opened.input.path}: not a log format we know ({why}); "
+                                               "pass --format to force one")
+    return module
+
+
+def plan(opened: OpenedInput, store, options, index: int = 0) -> Job | InputProblem | None:
+    """The job for an opened input, a problem, or None when nothing is new."""
+    module = detect(opened, options.format)
+    if isinstance(module, InputProblem):
+        return module
+    known = store.file_progress(opened.fingerprint) if opened.fingerprint else None
+    offset, line_no = (known["offset"], known["line_no"]) if known else (0, 0)
+    if known and known.get("complete") and opened.compressed:
+        return None  # a compressed file never grows: read to its end before
+    if not opened.compressed and opened.size is not None:
+        if opened.size < offset:
+            offset, line_no = 0, 0  # copytruncate: the same first line, less text
+        elif opened.size == offset and offset:
+            return None
+    clock = Clock(opened.mtime, year=options.year, tz=options.tz)
+    return Job(index, opened, module, offset, line_no, clock)

@@ -1,0 +1,1 @@
+"""The SPEC's rules that are not about one input format: suppression."""

@@ -1,0 +1,182 @@
+"""The database: one SQLite file in WAL mode (readers work while an ingest
+writes), created readable by its owner only: it holds personal data.
+
+Each ingest batch (sends and other events, the derived state, open
+correlation state, rejects and how far each file was read) commits in ONE
+transaction, so a run killed at any moment leaves the last committed batch
+and nothing half-written. The layout is in schema.py; writer.py writes
+batches, reader.py gives the SPEC's event stream back.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .schema import MIGRATIONS
+
+
+class StoreError(RuntimeError):
+    """A database problem, phrased for the operator."""
+
+
+def default_db_path() -> Path:
+    """`$EMAILLOG_DB`, else `$XDG_DATA_HOME/emaillog/emaillog.db`."""
+    if os.environ.get("EMAILLOG_DB"):
+        return Path(os.environ["EMAILLOG_DB"])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "emaillog" / "emaillog.db"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """The database of one run. `create=False` refuses to make a new file.
+    Opening a database of an older layout brings it up to date (`progress`,
+    a callable(done, total), is told how the conversion goes)."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, progress=None):
+        self.path = Path(path)
+        self._reader = None
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"no database at {self.path}: run `emaillog ingest` first, or pass --db")
+            self._create_file()
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            # Index pages of a big store stay in memory during an ingest.
+            self.conn.execute("PRAGMA cache_size=-32000")
+            self._migrate(progress)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable emaillog database ({exc}); "
+                             "move it aside or pass another --db") from exc
+
+    def _create_file(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot create the database {self.path}: {exc.strerror}") from exc
+
+    def pending_migrations(self) -> list[str]:
+        have = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone()
+        applied = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")} if have else set()
+        return [fn.__name__ for fn in MIGRATIONS if fn.__name__ not in applied]
+
+    def _migrate(self, progress=None) -> None:
+        """Apply pending migrations; each checks again inside its own write
+        transaction, so two processes opening a new file at once are safe."""
+        if not self.pending_migrations():
+            return
+        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        from . import convert
+        convert.PROGRESS = progress
+        for fn in MIGRATIONS:
+            with self.transaction():
+                if self.conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (fn.__name__,)).fetchone():
+                    continue
+                fn(self.conn)
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (fn.__name__, _now()))
+        convert.PROGRESS = None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def transaction(self):
+        return _Transaction(self.conn)
+
+    # -- settings the derived state depends on ------------------------------
+    def sync_config(self, config) -> bool:
+        """Bring the views and the suppression intervals in line with the
+        configured windows (when they changed); True when anything changed."""
+        from .views import sync_views, windows
+        wanted = windows(config)
+        with self.transaction():
+            have = self.conn.execute("SELECT value FROM meta WHERE key = 'windows'").fetchone()
+            changed = sync_views(self.conn, config.retry_window_hours, config.spam_block_hours)
+            if have is None or have[0] != wanted:
+                from .suppressions import rebuild
+                rebuild(self.conn, config)
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('windows', ?)", (wanted,))
+                changed = True
+        return changed
+
+    sync_views = sync_config  # the name the first release used
+
+    # -- writing -------------------------------------------------------------
+    def writer(self, config):
+        from .writer import Writer
+        return Writer(self.conn, config)
+
+    def add_event(self, event, config=None) -> int:
+        """Store one event (an operator's action); returns its event id."""
+        from ..config import Config
+        with self.transaction():
+            writer = self.writer(config or Config())
+            writer.write([], [event])
+            row_id = writer.next_action - 1
+        return row_id * 4 + 3
+
+    # -- ingest reads --------------------------------------------------------
+    def file_progress(self, fingerprint: str) -> dict | None:
+        row = self.conn.execute(
+            "SELECT offset, line_no, path, complete FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return {"offset": row[0], "line_no": row[1], "path": row[2], "complete": row[3]} if row else None
+
+    def open_messages(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT state FROM open_messages")]
+
+    # -- queries -------------------------------------------------------------
+    @property
+    def reader(self):
+        if self._reader is None:
+            from .reader import Reader
+            self._reader = Reader(self.conn)
+        return self._reader
+
+    def events(self, **filters) -> list[dict]:
+        """Events matching the filters (see Reader.events), as a list."""
+        return list(self.reader.events(**filters))
+
+    def send_by_message_id(self, message_id: str) -> dict | None:
+        return self.reader.send_by_message_id(message_id)
+
+    def rejects(self, limit: int | None = None) -> list[dict]:
+        return list(self.iter_rejects(limit))
+
+    def iter_rejects(self, limit: int | None = None):
+        cur = self.conn.execute(
+            "SELECT file, line_no, why, text, format, seen_at FROM rejects ORDER BY id"
+            + (f" LIMIT {int(limit)}" if limit else ""))
+        names = [d[0] for d in cur.description]
+        return (dict(zip(names, row)) for row in cur)
+
+    def count_rejects(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM rejects").fetchone()[0]
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:  # SQLite may have rolled back already (disk full)
+            self.conn.execute("ROLLBACK")
+        return False

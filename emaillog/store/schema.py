@@ -1,0 +1,200 @@
+"""The compact layout: the tables, their fixed codes, and the migrations.
+
+One narrow row per send (`sends`: a message to one person, with its outcome)
+and per other event (`actions`: opens, clicks, unsubscribes, complaints,
+operator actions, a send's second outcome); soft bounces in `soft_bounces`,
+which is also the retry state. Small vocabularies (campaigns, hosts, status
+codes, file names...) are stored once in `names`, repeating texts once in
+`texts`, addresses once in `persons`; rows refer to them by integer id.
+Derived state is kept at ingest, in the same transaction as the batch:
+`suppressions` (intervals), `counts` and `domain_counts` (per hour).
+The SPEC's event stream is the `events` view over all of it.
+"""
+
+from __future__ import annotations
+
+from ..events import EVENT_TYPES
+
+MIGRATIONS = []
+
+# Fixed codes. The views spell them out (views.py), so they never change.
+TYPE_CODE = {name: i for i, name in enumerate(EVENT_TYPES)}
+CLASS_CODE = {"permanent": 1, "spam_block": 2, "technical": 3}
+CLASS_NAME = {v: k for k, v in CLASS_CODE.items()}
+# sends.outcome: delivered, or a hard bounce of a class (5: a class we don't know)
+DELIVERED = 1
+OUTCOME_OF_CLASS = {None: 5, **{name: code + 1 for name, code in CLASS_CODE.items()}}
+CLASS_OF_OUTCOME = {v: k for k, v in OUTCOME_OF_CLASS.items()}
+SUPPRESSION_REASONS = ("hard_bounce", "spam_block", "unsubscribed", "complained", "manual")
+SUPPRESSION_CODE = {name: i + 1 for i, name in enumerate(SUPPRESSION_REASONS)}
+
+# counts.metric: events by type and hard bounces by class, and the first
+# and last event time of an hour (kept with min and max, not summed).
+M_SENT, M_DELIVERED, M_SOFT = 1, 2, 7
+M_HARD = {2: 3, 3: 4, 4: 5, 5: 6}  # outcome code -> metric
+M_TYPE = {"opened": 8, "clicked": 9, "unsubscribed": 10, "complained": 11}
+M_FIRST, M_LAST = 100, 101
+
+
+def migration(fn):
+    """Append a migration to the ordered list; applied names are recorded."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+# -- the first release's layout (kept so old databases migrate in order) ----
+
+@migration
+def m001_events(conn):
+    conn.execute("""
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY, ts TEXT NOT NULL, type TEXT NOT NULL, person TEXT NOT NULL,
+            campaign TEXT, email TEXT, message_id TEXT, queue_id TEXT, source_format TEXT, host TEXT,
+            bounce_class TEXT, reason TEXT, smtp_code INTEGER, dsn TEXT, detail TEXT, url TEXT, source TEXT,
+            attempts INTEGER, last_attempt TEXT, machine TEXT, note TEXT, actor TEXT, scope TEXT, until TEXT,
+            send TEXT, dedupe_key TEXT NOT NULL UNIQUE)""")
+
+
+@migration
+def m002_ingest_state(conn):
+    conn.execute("""
+        CREATE TABLE files (
+            fingerprint TEXT PRIMARY KEY,  -- sha256 of the first line: survives renames and gzip
+            path TEXT NOT NULL, device INTEGER, inode INTEGER,
+            offset INTEGER NOT NULL,       -- bytes consumed (of the uncompressed text)
+            line_no INTEGER NOT NULL,      -- lines consumed
+            format TEXT, first_read TEXT, last_read TEXT
+        )""")
+    conn.execute("CREATE TABLE open_messages (key TEXT PRIMARY KEY, last_ts TEXT NOT NULL, state TEXT NOT NULL)")
+    conn.execute("""
+        CREATE TABLE rejects (
+            id INTEGER PRIMARY KEY, file TEXT NOT NULL, line_no INTEGER,
+            why TEXT NOT NULL, text TEXT, format TEXT, seen_at TEXT NOT NULL,
+            file_fingerprint TEXT,
+            UNIQUE (file_fingerprint, line_no)
+        )""")
+
+
+@migration
+def m003_views(conn):
+    """The first release's views; `Store` now creates the views itself."""
+
+
+# -- the compact layout ------------------------------------------------------
+
+COMPACT_TABLES = """
+CREATE TABLE names (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,            -- campaign, email, host, format, file, dsn, reason, machine, actor, domain
+    value TEXT NOT NULL,
+    UNIQUE (kind, value)
+);
+CREATE TABLE texts (
+    id INTEGER PRIMARY KEY,
+    template TEXT NOT NULL UNIQUE  -- char(1) = the person's address, char(2) = the row's argument
+);
+CREATE TABLE persons (
+    id INTEGER PRIMARY KEY,
+    hash INTEGER NOT NULL,         -- CRC-32 of the address: the index, never the identity
+    address TEXT NOT NULL,         -- lower case
+    domain INTEGER                 -- names.id
+);
+CREATE INDEX persons_hash ON persons (hash);
+CREATE TABLE sends (
+    id INTEGER PRIMARY KEY,        -- event ids: id*4 (sent), id*4+1 (soft bounce), id*4+2 (outcome)
+    person INTEGER NOT NULL,       -- persons.id
+    mkey INTEGER NOT NULL,         -- CRC-32 of the message's identity at its source
+    campaign INTEGER, email INTEGER, host INTEGER, format INTEGER,   -- names.id
+    queue_id TEXT,
+    mid INTEGER, mid_arg TEXT,     -- the Message-ID: texts.id + argument
+    sent_ts INTEGER NOT NULL,      -- UTC seconds
+    sent_file INTEGER, sent_line INTEGER,
+    outcome INTEGER,               -- 1 delivered, 2 hard permanent, 3 spam_block, 4 technical, 5 hard, NULL none yet
+    out_ts INTEGER,
+    out_file INTEGER,              -- NULL: as sent_file
+    out_line INTEGER,              -- NULL: the sent line itself
+    out_reason INTEGER, out_code INTEGER, out_dsn INTEGER,
+    out_text INTEGER, out_arg TEXT
+);
+CREATE INDEX sends_person ON sends (person, mkey);
+CREATE INDEX sends_sent ON sends (sent_ts);
+CREATE INDEX sends_out ON sends (out_ts) WHERE out_ts IS NOT NULL;
+CREATE INDEX sends_hard ON sends (out_ts, campaign, person, outcome, out_reason) WHERE outcome > 1;
+CREATE TABLE soft_bounces (
+    send INTEGER PRIMARY KEY,      -- sends.id (this table is the retry state)
+    first_ts INTEGER NOT NULL,
+    first_file INTEGER,            -- NULL: as the send's sent_file
+    first_line INTEGER,
+    attempts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    reason INTEGER, code INTEGER, dsn INTEGER, text INTEGER, arg TEXT,        -- the latest attempt
+    first_reason INTEGER, first_code INTEGER, first_dsn INTEGER, first_text INTEGER, first_arg TEXT,
+    resolved_ts INTEGER            -- the send's earliest delivery or hard bounce
+);
+CREATE INDEX soft_bounces_first ON soft_bounces (first_ts);
+CREATE TABLE actions (
+    id INTEGER PRIMARY KEY,        -- event id: id*4+3
+    ts INTEGER NOT NULL,
+    type INTEGER NOT NULL,         -- 0 sent, 1 delivered, 2 hard_bounced, 3 soft_bounced, 4 opened, 5 clicked,
+                                   -- 6 unsubscribed, 7 complained, 8 manual_suppressed, 9 released
+    person INTEGER NOT NULL,
+    key INTEGER NOT NULL,          -- 63-bit hash of the event's natural key
+    campaign INTEGER, email INTEGER, host INTEGER, format INTEGER,
+    queue_id TEXT, mid INTEGER, mid_arg TEXT,
+    file INTEGER, line INTEGER,
+    url INTEGER, url_arg TEXT,
+    machine INTEGER, note TEXT, actor INTEGER,
+    scope INTEGER,                 -- manual suppressions/releases: names.id of a campaign, NULL = all
+    until INTEGER,                 -- manual suppressions: when it ends, NULL = until released
+    class INTEGER, reason INTEGER, code INTEGER, dsn INTEGER, text INTEGER, arg TEXT,
+    send INTEGER                   -- sends.id, for a send's second outcome
+);
+CREATE UNIQUE INDEX actions_key ON actions (person, key);
+CREATE INDEX actions_ts ON actions (ts);
+CREATE TABLE suppressions (
+    id INTEGER PRIMARY KEY,
+    person INTEGER NOT NULL,
+    scope INTEGER,                 -- names.id of a campaign, NULL = every campaign
+    reason INTEGER NOT NULL,       -- 1 hard_bounce, 2 spam_block, 3 unsubscribed, 4 complained, 5 manual
+    since INTEGER NOT NULL, until INTEGER,
+    valid_from INTEGER NOT NULL,   -- this version holds from valid_from until valid_to (a later event or a release)
+    valid_to INTEGER,
+    event INTEGER NOT NULL         -- the event id that set it
+);
+CREATE INDEX suppressions_person ON suppressions (person);
+CREATE TABLE counts (
+    hour INTEGER NOT NULL,         -- UTC seconds / 3600
+    campaign INTEGER NOT NULL,     -- names.id, 0 = none
+    metric INTEGER NOT NULL,       -- see store/schema.py
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, campaign, metric)
+) WITHOUT ROWID;
+CREATE TABLE domain_counts (
+    hour INTEGER NOT NULL, campaign INTEGER NOT NULL, domain INTEGER NOT NULL,
+    sent INTEGER NOT NULL, delivered INTEGER NOT NULL, hard INTEGER NOT NULL, soft INTEGER NOT NULL,
+    PRIMARY KEY (hour, campaign, domain)
+) WITHOUT ROWID;
+"""
+
+
+@migration
+def m004_compact(conn):
+    """The compact layout; an old `events` table is converted (see convert.py)."""
+    for view in [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]:
+        conn.execute(f"DROP VIEW {view}")
+    for statement in COMPACT_TABLES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    conn.execute("ALTER TABLE files ADD COLUMN complete INTEGER")  # a compressed file read to its end
+    has_events = conn.execute("SELECT 1 FROM events LIMIT 1").fetchone()
+    has_state = conn.execute("SELECT 1 FROM open_messages LIMIT 1").fetchone()
+    if has_events or has_state:
+        from .convert import convert_release_1
+        convert_release_1(conn)
+    conn.execute("DROP TABLE events")
+    from ..config import Config
+    from .views import sync_views, windows
+    defaults = Config()
+    sync_views(conn, defaults.retry_window_hours, defaults.spam_block_hours)
+    conn.execute("INSERT INTO meta VALUES ('windows', ?)", (windows(defaults),))

@@ -1,0 +1,596 @@
+"""Writing ingest batches into the compact store, and keeping the derived
+state (suppression intervals, hourly counts) in step in the same transaction.
+
+A batch brings the sends that changed (one record per send, see
+correlate.Correlator.record), the other events, rejects, open message state
+and how far a file was read. Each send record is the whole of what this run
+knows of that send: the writer merges it with what the database holds
+(`merge_sends`: re-read lines change nothing, a later view adds to it) and
+writes the row. Counts are kept as differences: what a row contributed
+before is taken away, what it contributes now is added (`contributions` is
+the one definition, also used by `rebuild`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from ..correlate import (CONTINUING, FINAL, R_CAMPAIGN, R_CLASS, R_CODE, R_DETAIL, R_DSN, R_EMAIL, R_EXTRA,
+                         R_FLAGS, R_FORMAT, R_HANDLE, R_HOST, R_MESSAGE_ID, R_MKEY, R_OUT_LINE, R_OUT_SRC, R_OUT_TS,
+                         R_OUTCOME, R_PERSON, R_QUEUE_ID, R_REASON, R_SENT_LINE, R_SENT_SRC, R_SENT_TS, R_SOFT)
+from ..events import HARD_BOUNCED, DELIVERED as DELIVERED_TYPE, SENT, SOFT_BOUNCED
+from .codec import hash32, hash63, join_text, split_message_id, split_text, split_url
+from .schema import (CLASS_CODE, CLASS_OF_OUTCOME, DELIVERED, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT,
+                     M_SOFT, M_TYPE, OUTCOME_OF_CLASS, TYPE_CODE)
+
+# Columns of a sends row, in table order (the writer works on whole rows).
+SEND_COLUMNS = ("id", "person", "mkey", "campaign", "email", "host", "format", "queue_id", "mid", "mid_arg",
+                "sent_ts", "sent_file", "sent_line", "outcome", "out_ts", "out_file", "out_line",
+                "out_reason", "out_code", "out_dsn", "out_text", "out_arg")
+(S_ID, S_PERSON, S_MKEY, S_CAMPAIGN, S_EMAIL, S_HOST, S_FORMAT, S_QUEUE_ID, S_MID, S_MID_ARG, S_SENT_TS,
+ S_SENT_FILE, S_SENT_LINE, S_OUTCOME, S_OUT_TS, S_OUT_FILE, S_OUT_LINE, S_OUT_REASON, S_OUT_CODE, S_OUT_DSN,
+ S_OUT_TEXT, S_OUT_ARG) = range(len(SEND_COLUMNS))
+SOFT_COLUMNS = ("send", "first_ts", "first_file", "first_line", "attempts", "last_ts", "reason", "code", "dsn",
+                "text", "arg", "first_reason", "first_code", "first_dsn", "first_text", "first_arg", "resolved_ts")
+(F_SEND, F_FIRST_TS, F_FIRST_FILE, F_FIRST_LINE, F_ATTEMPTS, F_LAST_TS, F_REASON, F_CODE, F_DSN, F_TEXT, F_ARG,
+ F_FIRST_REASON, F_FIRST_CODE, F_FIRST_DSN, F_FIRST_TEXT, F_FIRST_ARG, F_RESOLVED) = range(len(SOFT_COLUMNS))
+ACTION_COLUMNS = ("id", "ts", "type", "person", "key", "campaign", "email", "host", "format", "queue_id", "mid",
+                  "mid_arg", "file", "line", "url", "url_arg", "machine", "note", "actor", "scope", "until",
+                  "class", "reason", "code", "dsn", "text", "arg", "send")
+(A_ID, A_TS, A_TYPE, A_PERSON, A_KEY, A_CAMPAIGN, A_EMAIL, A_HOST, A_FORMAT, A_QUEUE_ID, A_MID, A_MID_ARG,
+ A_FILE, A_LINE, A_URL, A_URL_ARG, A_MACHINE, A_NOTE, A_ACTOR, A_SCOPE, A_UNTIL, A_CLASS, A_REASON, A_CODE,
+ A_DSN, A_TEXT, A_ARG, A_SEND) = range(len(ACTION_COLUMNS))
+SUPPRESSING = {TYPE_CODE[t] for t in ("unsubscribed", "complained", "manual_suppressed", "released")}
+
+CACHE_PERSONS = 200_000
+CACHE_TEXTS = 50_000
+CHUNK = 400  # ids per IN (...) query
+
+
+@dataclass
+class BatchResult:
+    added: Counter = field(default_factory=Counter)   # new events by type
+    known: int = 0                                    # events that were stored already
+    new_persons: int = 0
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class Writer:
+    """Writes batches through one SQLite connection (the caller holds the
+    transaction). Remembers the rows of the sends this run still follows, so
+    their next records merge without reading them again."""
+
+    def __init__(self, conn, config):
+        self.conn = conn
+        self.config = config
+        self.names: dict[tuple[str, str], int] = {}
+        self.texts: dict[str, int] = {}
+        self.persons: dict[str, int] = {}
+        self.domains: dict[int, int] = {}  # person id -> domain name id (recent persons)
+        # handle -> [send id, stored send row or None, stored soft row or None]
+        self.handles: dict[int, list] = {}
+        self.seen: set[int] = set()  # handles that brought a record in this run
+        self.next_send = self._next_id("sends")
+        self.next_action = self._next_id("actions")
+        self.touched: set[int] = set()  # persons whose suppressions must be recomputed
+        self.next_person = self._next_id("persons")
+        self.new_persons = 0
+        self.fresh_persons: set[int] = set()  # added in this batch: no stored sends to look for
+        for kind, value, id_ in conn.execute("SELECT kind, value, id FROM names"):
+            self.names[(kind, value)] = id_
+
+    def _next_id(self, table: str) -> int:
+        return (self.conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+
+    # -- vocabularies ------------------------------------------------------
+    def name(self, kind: str, value: str | None) -> int | None:
+        if value is None:
+            return None
+        key = (kind, value)
+        found = self.names.get(key)
+        if found is None:
+            row = self.conn.execute("SELECT id FROM names WHERE kind = ? AND value = ?", key).fetchone()
+            if row is None:
+                row = self.conn.execute("INSERT INTO names (kind, value) VALUES (?, ?) RETURNING id", key).fetchone()
+            found = self.names[key] = row[0]
+        return found
+
+    def text(self, template: str | None) -> int | None:
+        if template is None:
+            return None
+        found = self.texts.get(template)
+        if found is None:
+            row = self.conn.execute("SELECT id FROM texts WHERE template = ?", (template,)).fetchone()
+            if row is None:
+                row = self.conn.execute("INSERT INTO texts (template) VALUES (?) RETURNING id", (template,)).fetchone()
+            if len(self.texts) >= CACHE_TEXTS:
+                self.texts.clear()
+            found = self.texts[template] = row[0]
+        return found
+
+    def split(self, text: str | None, address: str | None) -> tuple[int | None, str | None]:
+        template, arg = split_text(text, address)
+        return self.text(template), arg
+
+    def person_ids(self, addresses) -> dict[str, int]:
+        """Address -> persons.id, adding the new ones (looked up in chunks)."""
+        want = {a for a in addresses if a not in self.persons}
+        if want:
+            if len(self.persons) + len(want) > CACHE_PERSONS:
+                self.persons.clear()
+                self.domains.clear()
+            by_hash = defaultdict(list)
+            for address in want:
+                by_hash[hash32(address)].append(address)
+            hashes = list(by_hash)
+            for i in range(0, len(hashes), CHUNK):
+                chunk = hashes[i:i + CHUNK]
+                for id_, address, domain in self.conn.execute(
+                        f"SELECT id, address, domain FROM persons WHERE hash IN ({_placeholders(len(chunk))})", chunk):
+                    if address in want:
+                        self.persons[address] = id_
+                        self.domains[id_] = domain
+            new = sorted(a for a in want if a not in self.persons)
+            rows = []
+            for address in new:
+                id_ = self.next_person
+                self.next_person += 1
+                self.fresh_persons.add(id_)
+                domain = self.name("domain", address.rpartition("@")[2] or address)
+                self.persons[address] = id_
+                self.domains[id_] = domain
+                rows.append((id_, hash32(address), address, domain))
+            self.conn.executemany("INSERT INTO persons (id, hash, address, domain) VALUES (?, ?, ?, ?)", rows)
+            self.new_persons += len(rows)
+        return self.persons
+
+    def domain_of(self, person_id: int) -> int | None:
+        domain = self.domains.get(person_id)
+        if domain is None:
+            row = self.conn.execute("SELECT domain FROM persons WHERE id = ?", (person_id,)).fetchone()
+            domain = self.domains[person_id] = row[0] if row else None
+        return domain
+
+    # -- a batch -----------------------------------------------------------
+    def write(self, sends: list[tuple], events: list, rejects=(), open_upserts=(), open_deletes=(),
+              progress: dict | None = None) -> BatchResult:
+        result = BatchResult()
+        counts: Counter = Counter()
+        spans: dict[tuple, list] = {}
+        domain_counts: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0])
+        acc = (counts, spans, domain_counts)
+        before = self.new_persons
+        if sends:
+            self._sends(sends, result, acc)
+        if events:
+            self._actions(events, result, acc)
+        self._counts(counts, spans, domain_counts)
+        if self.touched:
+            from .suppressions import recompute
+            recompute(self.conn, sorted(self.touched), self.config)
+            self.touched.clear()
+        cur = self.conn.cursor()
+        cur.executemany("INSERT INTO open_messages (key, last_ts, state) VALUES (?, ?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET last_ts=excluded.last_ts, state=excluded.state",
+                        [(k, ts, json.dumps(state, separators=(",", ":"))) for k, ts, state in open_upserts])
+        cur.executemany("DELETE FROM open_messages WHERE key = ?", [(k,) for k in open_deletes])
+        cur.executemany(
+            "INSERT INTO rejects (file, line_no, why, text, format, seen_at, file_fingerprint) "
+            "VALUES (:file, :line_no, :why, :text, :format, :seen_at, :file_fingerprint) "
+            "ON CONFLICT DO NOTHING", list(rejects))
+        if progress:
+            save_progress(cur, progress)
+        result.new_persons = self.new_persons - before
+        self.fresh_persons.clear()
+        return result
+
+    # -- sends -------------------------------------------------------------
+    def _sends(self, records: list[tuple], result: BatchResult, acc) -> None:
+        ids = self.person_ids({r[R_PERSON] for r in records})
+        fresh = [r for r in records if r[R_HANDLE] not in self.handles]
+        if fresh:
+            self._find_existing(fresh, ids)
+        inserts, updates, soft_writes, extras = [], [], [], []
+        for record in records:
+            handle = record[R_HANDLE]
+            entry = self.handles[handle]
+            send_id, stored, stored_soft = entry
+            row, soft, outcomes = self._row(record, send_id, ids[record[R_PERSON]])
+            moved = []
+            if stored is not None:
+                row, soft, displaced = merge_sends(stored, stored_soft, row, soft)
+                for d in displaced:
+                    (moved if d is stored else outcomes).append(self._outcome_of(d, record[R_PERSON]))
+            first_sight = handle not in self.seen
+            self.seen.add(handle)
+            self._count_new(stored, stored_soft, row, soft, record,
+                            first_sight and not record[R_FLAGS] & CONTINUING, result)
+            if stored is not None:
+                self._contribute(stored, stored_soft, acc, -1)
+            self._contribute(row, soft, acc, +1)
+            if stored is None:
+                inserts.append(row)
+            elif stored != row:
+                updates.append(row)
+            if soft is not None and soft != stored_soft:
+                soft_writes.append(soft)
+            if _hard_key(stored) != _hard_key(row):
+                self.touched.add(row[S_PERSON])
+            entry[1], entry[2] = row, soft
+            extras.extend(_Extra(o, record, send_id) for o in outcomes)
+            extras.extend(_Extra(o, record, send_id, moved=True) for o in moved)
+            if record[R_FLAGS] & FINAL:
+                del self.handles[handle]
+                self.seen.discard(handle)
+        cur = self.conn.cursor()
+        cur.executemany(f"INSERT INTO sends VALUES ({_placeholders(len(SEND_COLUMNS))})", inserts)
+        cur.executemany(f"UPDATE sends SET ({', '.join(SEND_COLUMNS[1:])}) = ({_placeholders(len(SEND_COLUMNS) - 1)}) "
+                        "WHERE id = ?", [(*r[1:], r[0]) for r in updates])
+        cur.executemany(f"INSERT OR REPLACE INTO soft_bounces VALUES ({_placeholders(len(SOFT_COLUMNS))})", soft_writes)
+        if extras:
+            self._actions(extras, result, acc)
+
+    def _find_existing(self, fresh: list[tuple], ids: dict[str, int]) -> None:
+        """Give each send new to this run its entry [id, stored row, stored
+        soft row]: the row already stored for it (the same message and
+        person), else a new id. Two records of one send in a batch share one
+        entry, so the second merges into the first."""
+        wanted: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+        for record in fresh:
+            wanted[(ids[record[R_PERSON]], record[R_MKEY])].append(record)
+        found: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+        keys = [k for k in wanted if k[0] not in self.fresh_persons]
+        for i in range(0, len(keys), CHUNK):
+            chunk = keys[i:i + CHUNK]
+            sql = f"SELECT * FROM sends WHERE (person, mkey) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
+            for row in self.conn.execute(sql, [v for k in chunk for v in k]):
+                found[(row[S_PERSON], row[S_MKEY])].append(row)
+        matched = []
+        for key, records in wanted.items():
+            entries: list[tuple[tuple, list]] = []  # (identity, entry) met under this key in this batch
+            for record in records:
+                identity = self._identity(record)
+                entry = next((e for i, e in entries if i == identity), None)
+                if entry is None:
+                    row = next((r for r in found.get(key, ()) if (r[S_QUEUE_ID], r[S_HOST], r[S_FORMAT]) == identity),
+                               None)
+                    if row is None:
+                        entry = [self.next_send, None, None]
+                        self.next_send += 1
+                    else:
+                        entry = [row[S_ID], row, None]
+                        matched.append(entry)
+                    entries.append((identity, entry))
+                self.handles[record[R_HANDLE]] = entry
+        for i in range(0, len(matched), CHUNK):
+            chunk = {e[0]: e for e in matched[i:i + CHUNK]}
+            for soft in self.conn.execute(
+                    f"SELECT * FROM soft_bounces WHERE send IN ({_placeholders(len(chunk))})", list(chunk)):
+                chunk[soft[F_SEND]][2] = soft
+
+    def _identity(self, record: tuple) -> tuple:
+        """What must agree besides the mkey hash (which could collide)."""
+        return (record[R_QUEUE_ID], self.name("host", record[R_HOST]), self.name("format", record[R_FORMAT]))
+
+    def _row(self, record: tuple, send_id: int, person_id: int) -> tuple[tuple, tuple | None, list]:
+        """A send record as a sends row and a soft_bounces row. The earliest
+        outcome is the row's; outcomes of another type are returned, to be
+        stored as action events."""
+        name = self.name
+        address = record[R_PERSON]
+        mid, mid_arg = split_message_id(record[R_MESSAGE_ID])
+        outcomes = [(record[R_OUTCOME], record[R_OUT_TS], record[R_OUT_SRC], record[R_OUT_LINE], record[R_CLASS],
+                     record[R_REASON], record[R_CODE], record[R_DSN], record[R_DETAIL])] if record[R_OUTCOME] else []
+        outcomes.extend(record[R_EXTRA] or ())
+        outcomes.sort(key=lambda o: o[1])
+        if outcomes:
+            kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail = outcomes[0]
+            outcome = DELIVERED if kind == DELIVERED_TYPE else OUTCOME_OF_CLASS.get(cls, 5)
+            text, arg = self.split(detail, address)
+            out = (outcome, out_ts, name("file", out_src), out_line, name("reason", reason), code,
+                   name("dsn", dsn), text, arg)
+        else:
+            out = (None,) * 9
+        row = (send_id, person_id, record[R_MKEY], name("campaign", record[R_CAMPAIGN]),
+               name("email", record[R_EMAIL]), name("host", record[R_HOST]), name("format", record[R_FORMAT]),
+               record[R_QUEUE_ID], self.text(mid), mid_arg, record[R_SENT_TS], name("file", record[R_SENT_SRC]),
+               record[R_SENT_LINE], *out)
+        soft = None
+        view = record[R_SOFT]
+        if view is not None:
+            (first_ts, first_src, first_line, attempts, last_ts, s_reason, s_code, s_dsn, s_detail,
+             f_reason, f_code, f_dsn, f_detail) = view
+            s_text, s_arg = self.split(s_detail, address)
+            f_text, f_arg = self.split(f_detail, address)
+            soft = (send_id, first_ts, name("file", first_src), first_line, attempts, last_ts,
+                    name("reason", s_reason), s_code, name("dsn", s_dsn), s_text, s_arg,
+                    name("reason", f_reason), f_code, name("dsn", f_dsn), f_text, f_arg, row[S_OUT_TS])
+        return row, soft, outcomes[1:]
+
+    def _outcome_of(self, row: tuple, address: str) -> tuple:
+        """A stored row's outcome as a view outcome (names and text back)."""
+        value = self.value_of
+        kind = DELIVERED_TYPE if row[S_OUTCOME] == DELIVERED else HARD_BOUNCED
+        template = self.template_of(row[S_OUT_TEXT])
+        return (kind, row[S_OUT_TS], value(row[S_OUT_FILE]), row[S_OUT_LINE], CLASS_OF_OUTCOME.get(row[S_OUTCOME]),
+                value(row[S_OUT_REASON]), row[S_OUT_CODE], value(row[S_OUT_DSN]),
+                join_text(template, row[S_OUT_ARG], address))
+
+    def value_of(self, name_id: int | None) -> str | None:
+        if name_id is None:
+            return None
+        if self._values is None or name_id not in self._values:
+            self._values = {id_: value for (_, value), id_ in self.names.items()}
+        return self._values.get(name_id)
+
+    _values = None
+
+    def template_of(self, text_id: int | None) -> str | None:
+        if text_id is None:
+            return None
+        row = self.conn.execute("SELECT template FROM texts WHERE id = ?", (text_id,)).fetchone()
+        return row[0] if row else None
+
+    def _count_new(self, stored, stored_soft, row, soft, record, first_sight: bool, result: BatchResult) -> None:
+        """New events by type; a send met again (re-read lines) counts the
+        events it brings that were stored already. Later soft-bounce facts
+        are counted by the correlator, outcomes of a second type by _actions."""
+        now, was = _outcome_type(row), _outcome_type(stored)
+        if stored is None:
+            result.added[SENT] += 1
+        elif first_sight:
+            result.known += 1
+        if now is not None and now != was:
+            result.added[now] += 1
+        elif first_sight and now is not None and record[R_OUTCOME] == now:
+            result.known += 1
+        if soft is not None and stored_soft is None:
+            result.added[SOFT_BOUNCED] += 1
+
+    def _contribute(self, row: tuple, soft: tuple | None, acc, sign: int) -> None:
+        counts, spans, domain_counts = acc
+        campaign = row[S_CAMPAIGN] or 0
+        domain = self.domain_of(row[S_PERSON]) or 0
+        sent_hour = row[S_SENT_TS] // 3600
+        counts[(sent_hour, campaign, M_SENT)] += sign
+        d = domain_counts[(sent_hour, campaign, domain)]
+        d[0] += sign
+        _span(spans, sent_hour, campaign, row[S_SENT_TS])
+        outcome = row[S_OUTCOME]
+        if outcome is not None:
+            hour = row[S_OUT_TS] // 3600
+            d = domain_counts[(hour, campaign, domain)]
+            _span(spans, hour, campaign, row[S_OUT_TS])
+            if outcome == DELIVERED:
+                counts[(hour, campaign, M_DELIVERED)] += sign
+                d[1] += sign
+            else:
+                counts[(hour, campaign, M_HARD[outcome])] += sign
+                d[2] += sign
+        if soft is not None:
+            hour = soft[F_FIRST_TS] // 3600
+            counts[(hour, campaign, M_SOFT)] += sign
+            domain_counts[(hour, campaign, domain)][3] += sign
+            _span(spans, hour, campaign, soft[F_FIRST_TS])
+
+    def _counts(self, counts: Counter, spans: dict, domain_counts: dict) -> None:
+        cur = self.conn.cursor()
+        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                        [(*k, n) for k, n in counts.items() if n])
+        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET n = min(n, excluded.n)",
+                        [(h, c, M_FIRST, lo) for (h, c), (lo, _) in spans.items()])
+        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET n = max(n, excluded.n)",
+                        [(h, c, M_LAST, hi) for (h, c), (_, hi) in spans.items()])
+        cur.executemany("INSERT INTO domain_counts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                        "sent = sent + excluded.sent, delivered = delivered + excluded.delivered, "
+                        "hard = hard + excluded.hard, soft = soft + excluded.soft",
+                        [(*k, *v) for k, v in domain_counts.items() if any(v)])
+
+    # -- other events ------------------------------------------------------
+    def _actions(self, events: list, result: BatchResult, acc) -> None:
+        """Opens, clicks, unsubscribes, complaints, operator actions and a
+        send's second outcomes: one row each, once (by natural key); of two
+        records of the same event the earlier one is kept."""
+        ids = self.person_ids({e.person for e in events})
+        rows = {}
+        moved = set()
+        for event in events:
+            row = self._action_row(event, ids[event.person])
+            key = (row[A_PERSON], row[A_KEY])
+            if getattr(event, "moved", False):
+                moved.add(key)
+            have = rows.get(key)
+            if have is not None:
+                result.known += 1
+            if have is None or row[A_TS] < have[A_TS]:
+                rows[key] = row
+        stored = {}
+        keys = [k for k in rows if k[0] not in self.fresh_persons]
+        for i in range(0, len(keys), CHUNK):
+            chunk = keys[i:i + CHUNK]
+            sql = f"SELECT * FROM actions WHERE (person, key) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
+            for row in self.conn.execute(sql, [v for k in chunk for v in k]):
+                stored[(row[A_PERSON], row[A_KEY])] = row
+        inserts, updates = [], []
+        counts, spans, domain_counts = acc
+        for key, row in rows.items():
+            old = stored.get(key)
+            if old is not None:
+                result.known += 1
+                if old[A_TS] <= row[A_TS]:
+                    continue
+                row = (old[A_ID], *row[1:])
+                self._contribute_action(old, acc, -1)
+                updates.append(row)
+            else:
+                row = (self.next_action, *row[1:])
+                self.next_action += 1
+                inserts.append(row)
+                if key not in moved:
+                    result.added[_type_name(row[A_TYPE])] += 1
+            self._contribute_action(row, acc, +1)
+            if row[A_TYPE] in SUPPRESSING or (row[A_TYPE] == TYPE_CODE[HARD_BOUNCED] and row[A_CLASS] in (1, 2)):
+                self.touched.add(row[A_PERSON])
+        cur = self.conn.cursor()
+        cur.executemany(f"INSERT INTO actions VALUES ({_placeholders(len(ACTION_COLUMNS))})", inserts)
+        cur.executemany(f"UPDATE actions SET ({', '.join(ACTION_COLUMNS[1:])}) = "
+                        f"({_placeholders(len(ACTION_COLUMNS) - 1)}) WHERE id = ?", [(*r[1:], r[0]) for r in updates])
+
+    def _action_row(self, event, person_id: int) -> tuple:
+        name = self.name
+        file, line = _source(event.source)
+        mid, mid_arg = split_message_id(event.message_id)
+        url, url_arg = split_url(event.url)
+        text, arg = self.split(event.detail, event.person)
+        ts = event.ts if isinstance(event.ts, int) else int(event.ts.timestamp())
+        until = event.until if event.until is None or isinstance(event.until, int) else int(event.until.timestamp())
+        return (None, ts, TYPE_CODE[event.type], person_id, hash63(event.key), name("campaign", event.campaign),
+                name("email", event.email), name("host", event.host), name("format", event.source_format),
+                event.queue_id, self.text(mid), mid_arg, name("file", file), line, self.text(url), url_arg,
+                name("machine", event.machine), event.note, name("actor", event.actor), name("campaign", event.scope),
+                until, CLASS_CODE.get(event.bounce_class), name("reason", event.reason), event.smtp_code,
+                name("dsn", event.dsn), text, arg, getattr(event, "send_id", None))
+
+    def _contribute_action(self, row: tuple, acc, sign: int) -> None:
+        counts, spans, domain_counts = acc
+        kind = _type_name(row[A_TYPE])
+        campaign = row[A_CAMPAIGN] or 0
+        hour = row[A_TS] // 3600
+        if kind in M_TYPE:
+            counts[(hour, campaign, M_TYPE[kind])] += sign
+        elif kind == DELIVERED_TYPE:
+            counts[(hour, campaign, M_DELIVERED)] += sign
+            domain_counts[(hour, campaign, self.domain_of(row[A_PERSON]) or 0)][1] += sign
+        elif kind == HARD_BOUNCED:
+            outcome = OUTCOME_OF_CLASS.get(_class_name(row[A_CLASS]), 5)
+            counts[(hour, campaign, M_HARD[outcome])] += sign
+            domain_counts[(hour, campaign, self.domain_of(row[A_PERSON]) or 0)][2] += sign
+        else:
+            return  # operator actions are not campaign activity
+        _span(spans, hour, campaign, row[A_TS])
+
+
+class _Extra:
+    """A send's outcome of a second type, stored as an action event."""
+
+    def __init__(self, outcome: tuple, record: tuple, send_id: int, *, moved: bool = False):
+        kind, ts, src, line, cls, reason, code, dsn, detail = outcome
+        self.moved = moved  # stored before as the send's outcome: not a new event
+        self.type, self.ts, self.bounce_class, self.reason, self.smtp_code, self.dsn = kind, ts, cls, reason, code, dsn
+        self.detail = detail
+        self.source = f"{src}:{line}" if line is not None else src
+        self.person = record[R_PERSON]
+        self.key = f"{send_id}|{kind}"
+        self.campaign, self.email, self.host = record[R_CAMPAIGN], record[R_EMAIL], record[R_HOST]
+        self.source_format, self.queue_id, self.message_id = record[R_FORMAT], record[R_QUEUE_ID], record[R_MESSAGE_ID]
+        self.url = self.machine = self.note = self.actor = self.scope = self.until = None
+        self.send_id = send_id
+
+
+def _type_name(code: int) -> str:
+    from ..events import EVENT_TYPES
+    return EVENT_TYPES[code]
+
+
+def _class_name(code: int | None) -> str | None:
+    from .schema import CLASS_NAME
+    return CLASS_NAME.get(code)
+
+
+def _span(spans: dict, hour: int, campaign: int, ts: int) -> None:
+    have = spans.get((hour, campaign))
+    if have is None:
+        spans[(hour, campaign)] = [ts, ts]
+    else:
+        if ts < have[0]:
+            have[0] = ts
+        if ts > have[1]:
+            have[1] = ts
+
+
+def _outcome_type(row: tuple | None) -> str | None:
+    if row is None or row[S_OUTCOME] is None:
+        return None
+    return DELIVERED_TYPE if row[S_OUTCOME] == DELIVERED else HARD_BOUNCED
+
+
+def _hard_key(row: tuple | None):
+    """What of a send's outcome matters to suppression."""
+    if row is None or row[S_OUTCOME] in (None, DELIVERED):
+        return None
+    return (row[S_OUTCOME], row[S_OUT_TS], row[S_CAMPAIGN])
+
+
+def _source(source: str | None) -> tuple[str | None, int | None]:
+    if not source:
+        return None, None
+    label, colon, line = source.rpartition(":")
+    if colon and line.isdigit():
+        return label, int(line)
+    return source, None
+
+
+def merge_sends(stored: tuple, stored_soft, row: tuple, soft):
+    """What the database holds, merged with a view of the same send.
+    Re-read lines change nothing; the earliest time of each event wins;
+    attempts of views that do not overlap in time add up (a file read after
+    the one that followed it). Returns (row, soft row, displaced): rows
+    whose outcome is of another type than the earliest one, for `actions`."""
+    merged = list(stored)
+    for i in (S_CAMPAIGN, S_EMAIL, S_HOST, S_FORMAT, S_QUEUE_ID, S_MID):
+        if merged[i] is None and row[i] is not None:
+            merged[i] = row[i]
+            if i == S_MID:
+                merged[S_MID_ARG] = row[S_MID_ARG]
+    if row[S_SENT_TS] < stored[S_SENT_TS]:
+        merged[S_SENT_TS:S_SENT_LINE + 1] = row[S_SENT_TS:S_SENT_LINE + 1]
+    displaced = []
+    if row[S_OUTCOME] is not None:
+        same_type = (row[S_OUTCOME] == DELIVERED) == (stored[S_OUTCOME] == DELIVERED)
+        if stored[S_OUTCOME] is None or (same_type and row[S_OUT_TS] < stored[S_OUT_TS]):
+            merged[S_OUTCOME:] = row[S_OUTCOME:]
+        elif not same_type and row[S_OUT_TS] < stored[S_OUT_TS]:
+            merged[S_OUTCOME:] = row[S_OUTCOME:]
+            displaced.append(stored)
+        elif not same_type:
+            displaced.append(row)
+    if soft is None or stored_soft is None:
+        merged_soft = soft if stored_soft is None else stored_soft
+    else:
+        merged_soft = list(stored_soft)
+        disjoint = soft[F_FIRST_TS] > stored_soft[F_LAST_TS] or soft[F_LAST_TS] < stored_soft[F_FIRST_TS]
+        merged_soft[F_ATTEMPTS] = (stored_soft[F_ATTEMPTS] + soft[F_ATTEMPTS] if disjoint
+                                   else max(stored_soft[F_ATTEMPTS], soft[F_ATTEMPTS]))
+        if soft[F_LAST_TS] >= stored_soft[F_LAST_TS]:
+            merged_soft[F_LAST_TS] = soft[F_LAST_TS]
+            merged_soft[F_REASON] = soft[F_REASON]
+            merged_soft[F_TEXT:F_ARG + 1] = soft[F_TEXT:F_ARG + 1]
+            for i in (F_CODE, F_DSN):
+                if soft[i] is not None:
+                    merged_soft[i] = soft[i]
+        if soft[F_FIRST_TS] < stored_soft[F_FIRST_TS]:
+            merged_soft[F_FIRST_TS:F_FIRST_LINE + 1] = soft[F_FIRST_TS:F_FIRST_LINE + 1]
+            merged_soft[F_FIRST_REASON:F_FIRST_ARG + 1] = soft[F_FIRST_REASON:F_FIRST_ARG + 1]
+    if merged_soft is not None:
+        merged_soft = (*merged_soft[:F_RESOLVED], merged[S_OUT_TS])
+    return tuple(merged), merged_soft, displaced
+
+
+def save_progress(cur, p: dict) -> None:
+    from datetime import datetime, timezone
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cur.execute("""
+        INSERT INTO files (fingerprint, path, device, inode, offset, line_no, format, first_read, last_read, complete)
+        VALUES (:fingerprint, :path, :device, :inode, :offset, :line_no, :format, :now, :now, :complete)
+        ON CONFLICT(fingerprint) DO UPDATE SET path=excluded.path, device=excluded.device,
+            inode=excluded.inode, offset=excluded.offset, line_no=excluded.line_no,
+            format=excluded.format, last_read=excluded.last_read, complete=excluded.complete""",
+                {"now": now, "complete": 0, **p})
