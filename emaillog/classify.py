@@ -367,8 +367,18 @@ def masked(text: str | None, address: str | None = None) -> str | None:
     ids replaced by stand-ins of the same kind."""
     if not text:
         return text
-    if address and address in text.lower():
-        text = re.sub(re.escape(address), "someone@example.invalid", text, flags=re.I)
+    if address:
+        lower = text.lower()
+        at = lower.find(address) if len(lower) == len(text) else text.find(address)
+        if at >= 0:  # any case of it: replies echo the address as it was given
+            parts, start = [], 0
+            while at >= 0:
+                parts.append(text[start:at])
+                parts.append("someone@example.invalid")
+                start = at + len(address)
+                at = lower.find(address, start)
+            parts.append(text[start:])
+            text = "".join(parts)
     text = _IPV4.sub("192.0.2.1", text)
     return _LONG_ID.sub("0123456789abcdef", text)
 

@@ -54,7 +54,9 @@ class Globals:
 
     def store(self, *, create: bool = False):
         from .store import Store
-        return Store(self.db_path, create=create)
+        from .progress import migration_progress
+        with migration_progress() as progress:
+            return Store(self.db_path, create=create, progress=progress)
 
 
 def _console(stderr: bool = False):
@@ -482,6 +484,25 @@ def rejects(
     else:
         from .output import write_rows
         write_rows(store.iter_rejects(limit), fmt.value, ["file", "line_no", "why", "text", "format", "seen_at"])
+
+
+@app.command()
+def migrate(ctx: typer.Context):
+    """Bring the database up to date with this version's layout.
+
+    Any command does this when it opens an older database; this one says what
+    it did. A database of the first release is converted (every event, the
+    open messages and the rejected lines are kept), with a progress bar.
+    """
+    g: Globals = ctx.obj
+    store = g.store()
+    try:
+        if store.applied:
+            print(f"{g.db_path}: applied {', '.join(store.applied)}")
+        else:
+            print(f"{g.db_path}: up to date")
+    finally:
+        store.close()
 
 
 @app.command("formats")

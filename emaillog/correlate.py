@@ -274,8 +274,12 @@ class Correlator:
 
     def _outcome(self, state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line) -> None:
         # The reply code is read from the text, as the MTA wrote it.
-        code, parsed_dsn, text = parse_reply(detail or "")
-        dsn = dsn or parsed_dsn
+        if outcome == "delivered" and dsn and detail and detail[:1] in "245" and detail[1:3].isdigit() \
+                and detail[3:4] in (" ", "-", ""):
+            code = int(detail[:3])  # "250 2.0.0 Ok: ...": what parse_reply would find first
+        else:
+            code, parsed_dsn, text = parse_reply(detail or "")
+            dsn = dsn or parsed_dsn
         if outcome == "delivered":
             state.settled.add(person)
             if not view.set_outcome(DELIVERED, ts, src, line, None, None, code, dsn, detail):

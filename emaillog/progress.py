@@ -49,3 +49,29 @@ class IngestProgress:
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+class migration_progress:
+    """A progress bar for converting an older database (on a terminal);
+    yields the callable(done, total) Store wants, or None."""
+
+    def __enter__(self):
+        import sys
+        self.bar = None
+        if not sys.stderr.isatty():
+            return None
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            self.bar = Progress(TextColumn("converting the database"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("convert", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False

@@ -19,6 +19,7 @@ import re
 
 from ..events import Attempt, message_id_of, MessageDone, MessageExpired, MessageSeen, Reject, Skip
 from .context import ParseContext
+from ..timestamps import TimestampError
 from .syslog import HEADER
 
 NAME = "postfix"
@@ -71,6 +72,25 @@ _QUEUED, _DELIVERY, _EXPIRED, _QUEUE_FROM, _MESSAGE_ID, _HEADER, _NOTICE = (p fo
 _LINE = re.compile(HEADER.pattern.replace(r"(?P<prog>[^\s\[:]+)", r"(?P<prog>postfix[^\s\[:]*)")
                    .replace(r"(?P<msg>.*)", rf"(?P<qid>{QUEUE_ID}): ?(?P<rest>.*)"))
 
+# --- the fast path ----------------------------------------------------------
+# A busy mail log is millions of Postfix lines of a few shapes. `feed_lines`
+# reads those shapes with string operations and hands what they say straight
+# to the correlator; any line it is not sure of goes through `parse` above,
+# so both paths give the same facts.
+_QID = re.compile(QUEUE_ID)
+_DSN_TEXT = re.compile(r"\d\.\d{1,3}\.\d{1,3}")
+# The stamp part of the syslog header (syslog.HEADER), to check a new stamp against.
+_STAMP = re.compile(HEADER.pattern[len("(?P<ts>"):HEADER.pattern.index(") (?P<host>")])
+_STAMP_CACHE = 50_000
+MAX_LINE = 64 * 1024  # as inputs.MAX_LINE: longer lines are rejects
+_LONG_LINE = MAX_LINE // 4
+# Every Postfix line: the syslog header, then a queue id and the rest, or
+# (no queue id) anything. The same header as syslog.HEADER and _LINE.
+_CHUNK_LINE = re.compile(
+    rf"^(?:{HEADER.pattern[len('(?P<ts>'):HEADER.pattern.index(') (?P<host>')]})".replace("(?:", "(", 1)
+    + rf" (\S+) (postfix[^\s\[:]*)(?:\[\d+\])?: (?:({QUEUE_ID}): ?|(?!{QUEUE_ID}: ?))([^\n]*)$", re.M)
+_TAIL = re.compile(r"[^)]*")
+
 OUTCOMES = {"sent": "delivered", "deferred": "deferred", "bounced": "bounced", "expired": "expired"}
 # Address-verification probes (postconf(5) address_verify_*) are not sends.
 PROBES = ("deliverable", "undeliverable", "undeliverable-but-not-cached")
@@ -96,11 +116,16 @@ def stage_of(text: str | None) -> str | None:
     return "rcpt" if cmd == "RCPT TO" else "data" if "DATA" in cmd else cmd.lower()
 
 
+class _Fallback(Exception):
+    """This line needs the full parser."""
+
+
 class Parser:
     """One input's Postfix lines to facts."""
 
     def __init__(self, ctx: ParseContext):
         self.ctx = ctx
+        self._stamps: dict[str, int] = {}  # stamp text -> UTC seconds
 
     def parse(self, line: str, source: str) -> list:
         if "postfix" not in line:
@@ -174,3 +199,185 @@ class Parser:
             host=host, queue_id=qid, dsn=dsn, detail=text, relay=relay, source=source,
             stage=stage_of(text) if text and "in reply to" in text else None,
         )]
+
+    def feed_text(self, text: str, line_no: int, corr, label: str):
+        """Parse a chunk of whole lines (numbered from line_no + 1) into
+        `corr`. One regular expression finds every Postfix line with its
+        syslog header in C; other lines go through `parse`. Returns (lines,
+        skipped, rejects as (line_no, why, text), latest time seen)."""
+        if "\r" in text:
+            lines = [line.rstrip("\r") for line in text.split("\n")]
+            if lines[-1] == "":
+                lines.pop()
+            skipped, rejects, latest = self.feed_lines(lines, line_no, corr, label)
+            return len(lines), skipped, rejects, latest
+        skipped = 0
+        rejects = []
+        latest = 0
+        stamps = self._stamps
+        clock = self.ctx.clock
+        seen, attempt, done, expired, feed = corr.seen, corr.attempt, corr.done, corr.expired, corr.feed
+        pos = 0  # where the next line not yet read starts
+        first = line_no
+
+        def others(block: str) -> None:
+            """Lines that are not Postfix's (or not of its usual shape)."""
+            nonlocal skipped, latest, line_no
+            lines = block.split("\n")
+            if lines[-1] == "":
+                lines.pop()
+            s_, r_, l_ = self.feed_lines(lines, line_no, corr, label)
+            skipped += s_
+            rejects.extend(r_)
+            if l_ and l_ > latest:
+                latest = l_
+            line_no += len(lines)
+
+        for m in _CHUNK_LINE.finditer(text):
+            start = m.start()
+            if start > pos:
+                others(text[pos:start])
+            line_no += 1
+            pos = m.end() + 1
+            if pos - start > _LONG_LINE:
+                line_no -= 1
+                others(m.group() + "\n")  # a very long line: the line-by-line path judges it
+                continue
+            stamp, host, prog, qid, rest = m.groups()
+            ts = stamps.get(stamp)
+            if ts is None:
+                try:
+                    when = clock.iso(stamp) if stamp[0].isdigit() else clock.syslog(stamp)
+                except TimestampError as exc:
+                    rejects.append((line_no, str(exc), m.group()))
+                    continue
+                if len(stamps) > _STAMP_CACHE:
+                    stamps.clear()
+                ts = stamps[stamp] = int(when.timestamp())
+            if qid is None:
+                skipped += 1  # connect from, NOQUEUE reject, warnings: not about a queued message
+                continue
+            instance, _, service = prog.partition("/")
+            key = f"{host}/{instance}/{qid}"
+            head = rest[:4]
+            if head == "to=<" or head[:3] == "to=":
+                delivery = _fast_delivery(rest)
+                if delivery is None:
+                    facts = self._delivery(rest, key, ts, host, qid, f"{label}:{line_no}")
+                    skipped, latest = _take(facts, line_no, m.group(), rejects, feed, skipped, latest)
+                    continue
+                if delivery is _PROBE:
+                    skipped += 1
+                    continue
+                to, orig, dsn, outcome, detail = delivery
+                if ts > latest:
+                    latest = ts
+                attempt(key, ts, NAME, to, outcome, orig=orig, host=host, queue_id=qid, dsn=dsn, detail=detail,
+                        stage=stage_of(detail) if detail and "in reply to" in detail else None,
+                        src=label, line=line_no)
+                continue
+            if ts > latest:
+                latest = ts
+            if rest == "removed":
+                done(key)
+            elif head == "from":
+                found = _EXPIRED.match(rest)
+                if found:
+                    expired(key, ts, label, line_no)
+                    continue
+                found = _QUEUE_FROM.match(rest)
+                if found:
+                    sender = found.group("from")
+                    seen(key, ts, NAME, host=host, queue_id=qid, sender=sender, is_notice=sender == "")
+                else:
+                    skipped += 1
+            elif head == "mess" and rest.startswith("message-id="):
+                found = _MESSAGE_ID.match(rest)
+                seen(key, ts, NAME, host=host, queue_id=qid, message_id=message_id_of(found.group("mid")))
+            elif (head == "info" or head == "warn") and rest.startswith(("info: header ", "warning: header ")):
+                skipped, latest = _take(self._header(rest, key, ts, host, qid), line_no, m.group(), rejects, feed,
+                                        skipped, latest)
+            elif service.endswith("bounce") and _NOTICE.search(rest):
+                newqid = _NOTICE.search(rest).group("newqid")
+                seen(f"{host}/{instance}/{newqid}", ts, NAME, host=host, queue_id=newqid, is_notice=True)
+            else:
+                skipped += 1
+        if pos < len(text):
+            others(text[pos:])
+        return line_no - first, skipped, rejects, latest or None
+
+    def feed_lines(self, lines: list[str], line_no: int, corr, label: str):
+        """`parse` line by line into `corr`: (skipped, rejects, latest)."""
+        skipped = 0
+        rejects = []
+        latest = 0
+        feed = corr.feed
+        for line in lines:
+            line_no += 1
+            if len(line) > _LONG_LINE and len(line.encode("utf-8", "replace")) > MAX_LINE:
+                rejects.append((line_no, f"line longer than {MAX_LINE} bytes", line[:200]))
+                continue
+            try:
+                facts = self.parse(line, f"{label}:{line_no}")
+            except TimestampError as exc:
+                rejects.append((line_no, str(exc), line))
+                continue
+            skipped, latest = _take(facts, line_no, line, rejects, feed, skipped, latest)
+        return skipped, rejects, latest or None
+
+
+_PROBE = object()
+
+
+def _take(facts, line_no, line, rejects, feed, skipped, latest):
+    """Facts of one line into the correlator: (skipped, latest) updated."""
+    if not facts:
+        return skipped + 1, latest
+    for fact in facts:
+        if isinstance(fact, Reject):
+            rejects.append((line_no, fact.why, line))
+        elif isinstance(fact, Skip):
+            skipped += 1
+        else:
+            ts = fact.ts if isinstance(fact.ts, int) else int(fact.ts.timestamp())
+            if ts > latest:
+                latest = ts
+            feed(fact)
+    return skipped, latest
+
+
+def _fast_delivery(rest: str):
+    """(to, orig_to, dsn, outcome, text) of a delivery line of the usual
+    shape, _PROBE for an address probe, or None when `_delivery` must read
+    it (quoted addresses, old formats, anything unusual)."""
+    end = rest.find(">, ", 4)
+    to = rest[4:end]
+    if end < 0 or rest[3] != "<" or '"' in to or " " in to or "," in to or ">" in to:
+        return None
+    pos = end + 3
+    orig = None
+    if rest.startswith("orig_to=<", pos):
+        end = rest.find(">, ", pos + 9)
+        orig = rest[pos + 9:end]
+        if end < 0 or '"' in orig or " " in orig or "," in orig or ">" in orig:
+            return None
+        pos = end + 3
+    at = rest.find(" status=", pos - 1)
+    if at < 0:
+        return None
+    status_end = rest.find(" ", at + 8)
+    status = rest[at + 8:] if status_end < 0 else rest[at + 8:status_end]
+    dsn = None
+    d = rest.rfind(" dsn=", pos - 1, at)
+    if d >= 0 and rest[at - 1] == "," and _DSN_TEXT.fullmatch(rest, d + 5, at - 1):
+        dsn = rest[d + 5:at - 1]
+    text = None
+    if status_end >= 0:
+        close = rest.rfind(")")
+        if rest[status_end:status_end + 2] != " (" or close < status_end or not _TAIL.fullmatch(rest, close + 1):
+            return None
+        text = rest[status_end + 2:close]
+    outcome = OUTCOMES.get(status)
+    if outcome is None:
+        return _PROBE if status in PROBES else None
+    return to, orig or None, dsn, outcome, text

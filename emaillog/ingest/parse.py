@@ -2,6 +2,8 @@
 
 Runs in the parsing process when the pipeline has two (pipeline.py); it
 never touches the database but through `lookup` (tracking tokens).
+A parser with `feed_lines` (Postfix) is given text in bulk and talks to the
+correlator directly; the others get one line at a time and return facts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime, timezone
 from ..correlate import Correlator
 from ..events import Reject, Skip
 from ..formats.context import ParseContext
-from ..inputs import MAX_LINE, InputProblem, read_lines
+from ..inputs import MAX_LINE, InputProblem, read_chunks, read_lines
 from ..timestamps import TimestampError
 
 
@@ -39,8 +41,25 @@ class Batch:
     file_done: bool = False
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+class _Reading:
+    """One job being read: where we are, and how to record a reject."""
+
+    def __init__(self, job, fmt: str):
+        self.job = job
+        self.fmt = fmt
+        self.path = job.opened.input.path
+        self.fingerprint = job.opened.fingerprint or self.path
+        self.seen_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.line_no = job.line_no
+        self.position = job.offset
+        self.batch = Batch(job.index, position=job.offset)
+
+    def reject(self, line_no: int, why: str, text) -> None:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        self.batch.rejects.append({"file": self.path, "line_no": line_no, "why": why, "text": text[:2000],
+                                   "format": self.fmt, "seen_at": self.seen_at,
+                                   "file_fingerprint": self.fingerprint})
 
 
 class Parsing:
@@ -60,77 +79,88 @@ class Parsing:
 
     def read(self, job):
         opened = job.opened
-        inp = opened.input
-        module = job.module
-        label = inp.label
-        parser = module.Parser(ParseContext(job.clock, self.config, label, lookup=self.lookup))
+        label = opened.input.label
+        parser = job.module.Parser(ParseContext(job.clock, self.config, label, lookup=self.lookup))
         if job.offset and hasattr(parser, "prime"):
             parser.prime(opened.head)  # e.g. a CSV header read in an earlier run
-        fingerprint = opened.fingerprint or inp.path
-        line_no = job.line_no
-        position = job.offset
-        batch = Batch(job.index, position=position)
-        correlator = self.correlator
-        feed = correlator.feed
-        fmt = module.NAME
-        seen_at = _now()
-
-        def reject(why: str, text) -> None:
-            if isinstance(text, bytes):
-                text = text.decode("utf-8", "replace")
-            batch.rejects.append({"file": inp.path, "line_no": line_no, "why": why, "text": text[:2000],
-                                  "format": fmt, "seen_at": seen_at, "file_fingerprint": fingerprint})
-
+        reading = _Reading(job, job.module.NAME)
+        lines = self._chunks(reading, parser, label) if hasattr(parser, "feed_text") else \
+            self._lines(reading, parser, label)
         try:
-            for position, raw in read_lines(opened, job.offset, final=job.final):
-                line_no += 1
-                batch.lines += 1
-                if len(raw) > MAX_LINE:
-                    reject(f"line longer than {MAX_LINE} bytes", raw[:200])
-                    continue
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                try:
-                    facts = parser.parse(line, f"{label}:{line_no}")
-                except TimestampError as exc:
-                    reject(str(exc), line)
-                    continue
-                if not facts:
-                    batch.skipped += 1
-                for fact in facts:
-                    if isinstance(fact, Reject):
-                        reject(fact.why, line)
-                    elif isinstance(fact, Skip):
-                        batch.skipped += 1
-                    else:
-                        ts = getattr(fact, "ts", None)
-                        if ts is not None:
-                            ts = ts if isinstance(ts, int) else int(ts.timestamp())
-                            if self.latest is None or ts > self.latest:
-                                self.latest = ts
-                        feed(fact)
-                if batch.lines >= self.batch_lines:
-                    yield self._finish(batch, job, position, line_no, fmt)
-                    batch = Batch(job.index, position=position)
+            for _ in lines:
+                if reading.batch.lines >= self.batch_lines:
+                    yield self._finish(reading)
         except InputProblem as problem:
-            batch.problems.append({"file": problem.path, "message": problem.message, "fatal": problem.fatal})
-        last = self._finish(batch, job, position, line_no, fmt)
+            reading.batch.problems.append({"file": problem.path, "message": problem.message, "fatal": problem.fatal})
+        last = self._finish(reading)
         last.file_done = True
         if last.progress is not None and job.final and not last.problems:
             last.progress["complete"] = 1
         yield last
 
-    def _finish(self, batch: Batch, job, position: int, line_no: int, fmt: str) -> Batch:
+    def _lines(self, reading: _Reading, parser, label: str):
+        """One line at a time: parse() -> facts -> the correlator."""
+        feed = self.correlator.feed
+        for reading.position, raw in read_lines(reading.job.opened, reading.job.offset, final=reading.job.final):
+            reading.line_no += 1
+            line_no = reading.line_no
+            batch = reading.batch
+            batch.lines += 1
+            if len(raw) > MAX_LINE:
+                reading.reject(line_no, f"line longer than {MAX_LINE} bytes", raw[:200])
+                continue
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            try:
+                facts = parser.parse(line, f"{label}:{line_no}")
+            except TimestampError as exc:
+                reading.reject(line_no, str(exc), line)
+                continue
+            if not facts:
+                batch.skipped += 1
+            for fact in facts:
+                if isinstance(fact, Reject):
+                    reading.reject(line_no, fact.why, line)
+                elif isinstance(fact, Skip):
+                    batch.skipped += 1
+                else:
+                    ts = getattr(fact, "ts", None)
+                    if ts is not None:
+                        ts = ts if isinstance(ts, int) else int(ts.timestamp())
+                        if self.latest is None or ts > self.latest:
+                            self.latest = ts
+                    feed(fact)
+            yield
+
+    def _chunks(self, reading: _Reading, parser, label: str):
+        """Text in bulk, decoded once, given to the parser's feed_text."""
+        for reading.position, data in read_chunks(reading.job.opened, reading.job.offset, final=reading.job.final):
+            text = data.decode("utf-8", "replace")
+            batch = reading.batch
+            lines, skipped, rejects, latest = parser.feed_text(text, reading.line_no, self.correlator, label)
+            batch.skipped += skipped
+            for line_no, why, line in rejects:
+                reading.reject(line_no, why, line)
+            reading.line_no += lines
+            batch.lines += lines
+            if latest is not None and (self.latest is None or latest > self.latest):
+                self.latest = latest
+            yield
+
+    def _finish(self, reading: _Reading) -> Batch:
+        """Close the batch being filled and start the next one."""
+        batch = reading.batch
+        reading.batch = Batch(reading.job.index, position=reading.position)
         correlator = self.correlator
         if self.latest is not None:
             correlator.prune(self.latest)
         batch.sends, batch.events = correlator.collect()
         batch.open_upserts, batch.open_deletes = correlator.open_state_rows()
-        opened = job.opened
+        opened = reading.job.opened
         if opened.fingerprint and not opened.input.is_stdin:
             batch.progress = {"fingerprint": opened.fingerprint, "path": opened.input.path,
-                              "device": opened.device, "inode": opened.inode, "offset": position,
-                              "line_no": line_no, "format": fmt, "complete": 0}
-        batch.position = position
+                              "device": opened.device, "inode": opened.inode, "offset": reading.position,
+                              "line_no": reading.line_no, "format": reading.fmt, "complete": 0}
+        batch.position = reading.position
         c = correlator.counters
         now = (c.soft_facts, c.repeats, c.notices_skipped, c.stale_closed)
         batch.soft_facts, batch.repeats, batch.notices_skipped, batch.stale_closed = (

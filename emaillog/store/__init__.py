@@ -42,6 +42,7 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = True, progress=None):
         self.path = Path(path)
         self._reader = None
+        self.applied: list[str] = []  # migrations this open applied
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no database at {self.path}: run `emaillog ingest` first, or pass --db")
@@ -86,6 +87,7 @@ class Store:
                     continue
                 fn(self.conn)
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (fn.__name__, _now()))
+                self.applied.append(fn.__name__)
         convert.PROGRESS = None
 
     def close(self) -> None:

@@ -76,41 +76,70 @@ def _event(row: dict) -> Event:
 
 
 def convert_release_1(conn) -> None:
+    """Convert in a few streaming passes: memory stays flat however many
+    events the old table holds."""
     from ..config import Config
     from .writer import Writer
-    conn.row_factory = None
     total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    cur = conn.execute("SELECT * FROM events ORDER BY ts, id")
-    names = [d[0] for d in cur.description]
     writer = Writer(conn, Config())
-    sends: dict[str, dict] = {}
-    others: list[Event] = []
-    done = 0
-    for values in cur.fetchall() if total < BATCH else cur:
-        row = dict(zip(names, values))
-        done += 1
-        if row["send"] and row["type"] in SEND_TYPES:
-            sends.setdefault(row["send"], {}).setdefault(row["type"], row)
-        else:
-            others.append(_event(row))
-        if PROGRESS and done % 10_000 == 0:
-            PROGRESS(done, total)
-    handles = iter(range(1, 1 << 62))
+    wanted = _open_sends(conn)  # sends that open message state refers to
     views: dict[str, SendView] = {}
-    records = []
-    for send, events in sends.items():
+    handles = iter(range(1, 1 << 62))
+    done = 0
+    kinds = ", ".join(f"'{t}'" for t in SEND_TYPES)
+    cur = conn.execute(f"SELECT * FROM events WHERE send IS NOT NULL AND type IN ({kinds}) ORDER BY send, id")
+    names = [d[0] for d in cur.description]
+    records: list[tuple] = []
+    send, events = None, {}
+
+    def flush_send():
         person = next(iter(events.values()))["person"]
         uid = send[:-len(person) - 1] if send.endswith("|" + person) else send.rpartition("|")[0]
         view = _view(next(handles), events)
-        views[send] = view
+        if send in wanted:
+            views[send] = view
         records.append(_record(view, _mkey(uid), events))
-        if len(records) >= BATCH:
-            writer.write(records, [])
-            records = []
-    writer.write(records, others)
+
+    for values in cur:  # the writer writes other tables meanwhile: SQLite allows it
+        row = dict(zip(names, values))
+        done += 1
+        if row["send"] != send and events:
+            flush_send()
+            events = {}
+            if len(records) >= BATCH:
+                writer.write(records, [])
+                records = []
+                if PROGRESS:
+                    PROGRESS(done, total)
+        send = row["send"]
+        events.setdefault(row["type"], row)
+    if events:
+        flush_send()
+    writer.write(records, [])
+    others: list[Event] = []
+    for values in conn.execute(f"SELECT * FROM events WHERE send IS NULL OR type NOT IN ({kinds}) ORDER BY ts, id"):
+        others.append(_event(dict(zip(names, values))))
+        done += 1
+        if len(others) >= BATCH:
+            writer.write([], others)
+            others = []
+            if PROGRESS:
+                PROGRESS(done, total)
+    writer.write([], others)
     _convert_open_state(conn, views, handles)
     if PROGRESS:
         PROGRESS(total, total)
+
+
+def _open_sends(conn) -> set[str]:
+    """The old send keys (`uid|person`) of the open messages' recipients."""
+    out = set()
+    for key, text in conn.execute("SELECT key, state FROM open_messages"):
+        old = json.loads(text)
+        first = int(datetime.fromisoformat(old["first_ts"]).timestamp())
+        uid = key if old.get("unique_key") else f"{iso(first)}|{key}"
+        out.update(f"{uid}|{person}" for person in old.get("sent_to", ()))
+    return out
 
 
 def _convert_open_state(conn, views: dict[str, SendView], handles) -> None:

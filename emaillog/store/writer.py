@@ -119,10 +119,11 @@ class Writer:
 
     def person_ids(self, addresses) -> dict[str, int]:
         """Address -> persons.id, adding the new ones (looked up in chunks)."""
+        addresses = set(addresses)
         want = {a for a in addresses if a not in self.persons}
         if want:
             if len(self.persons) + len(want) > CACHE_PERSONS:
-                self.persons.clear()
+                self.persons = {a: i for a, i in self.persons.items() if a in addresses}
                 self.domains.clear()
             by_hash = defaultdict(list)
             for address in want:
@@ -147,7 +148,8 @@ class Writer:
                 rows.append((id_, hash32(address), address, domain))
             self.conn.executemany("INSERT INTO persons (id, hash, address, domain) VALUES (?, ?, ?, ?)", rows)
             self.new_persons += len(rows)
-        return self.persons
+        persons = self.persons
+        return {a: persons[a] for a in addresses}
 
     def domain_of(self, person_id: int) -> int | None:
         domain = self.domains.get(person_id)

@@ -1,0 +1,85 @@
+"""A database written by the first release (tests/data/release-0.1) is
+brought to the compact layout when opened: every event, rejected line,
+suppression, retry and figure is what that release printed from it, and an
+ingest continues the messages it had left open."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from conftest import LOGS, ROOT
+
+FIXTURE = ROOT / "tests" / "data" / "release-0.1"
+AT = "2026-11-29T08:00:00Z"
+
+
+def without_ids(value):
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in ("id", "event_id", "seen_at")}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
+
+
+def rows(text: str) -> list[str]:
+    return sorted(json.dumps(without_ids(json.loads(line)), sort_keys=True) for line in text.splitlines() if line)
+
+
+def expected(name: str) -> str:
+    path = FIXTURE / name
+    return gzip.decompress(path.read_bytes()).decode() if name.endswith(".gz") else path.read_text()
+
+
+@pytest.fixture
+def old_db(tmp_path):
+    db = tmp_path / "old.db"
+    shutil.copy(FIXTURE / "emaillog.sqlite", db)
+    return db
+
+
+def test_the_fixture_is_the_first_release_layout(old_db):
+    conn = sqlite3.connect(old_db)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "events" in tables and "sends" not in tables
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 464
+    assert conn.execute("SELECT count(*) FROM open_messages").fetchone()[0] == 16
+
+
+def test_opening_converts_and_nothing_is_lost(old_db, cli):
+    env = {"EMAILLOG_DB": str(old_db)}
+    events = cli("events", "--format", "jsonl", env_extra=env)
+    assert events.returncode == 0, events.stderr
+    assert rows(events.stdout) == rows(expected("events.jsonl.gz"))
+    assert rows(cli("rejects", "--format", "jsonl", env_extra=env).stdout) == rows(expected("rejects.jsonl.gz"))
+    for command, name in (("suppressed", "suppressed.json"), ("stats", "stats.json")):
+        got = json.loads(cli(command, "--json", "--at", AT, env_extra=env).stdout)
+        assert without_ids(got) == without_ids(json.loads(expected(name))), command
+    got = json.loads(cli("retries", "--json", "--include-given-up", "--at", AT, env_extra=env).stdout)
+    assert without_ids(got) == without_ids(json.loads(expected("retries.json")))
+    conn = sqlite3.connect(old_db)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'sends'").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM open_messages").fetchone()[0] == 16
+
+
+def test_an_ingest_continues_the_messages_left_open(old_db, cli, tmp_path):
+    lines = (LOGS / "postfix" / "scenario.log").read_bytes().splitlines(keepends=True)
+    rest = tmp_path / "scenario_part2.log"
+    rest.write_bytes(b"".join(lines[767:]))
+    env = {"EMAILLOG_DB": str(old_db)}
+    ingest = cli("ingest", "--year", "2026", "--tz", "UTC", "--json", rest, env_extra=env)
+    assert ingest.returncode == 0, ingest.stderr
+    assert json.loads(ingest.stdout) == json.loads(expected("continue_ingest.json"))
+    assert rows(cli("events", "--format", "jsonl", env_extra=env).stdout) == rows(expected("cont_events.jsonl.gz"))
+
+
+def test_migrate_command_says_what_it_did(old_db, cli):
+    result = cli("migrate", env_extra={"EMAILLOG_DB": str(old_db)})
+    assert result.returncode == 0, result.stderr
+    assert "m004_compact" in result.stdout
+    again = cli("migrate", env_extra={"EMAILLOG_DB": str(old_db)})
+    assert again.returncode == 0 and "up to date" in again.stdout
