@@ -104,6 +104,7 @@ NOT_HERE = {
     "suppress": "prints what the operator typed",
     "release": "prints what the operator typed",
     "report": "writes HTML; tests/test_html_report.py",
+    "migrate": "prints the database path and migration names",
 }
 
 MODES = {  # name: (environment, wide enough to show every column unfolded?)
