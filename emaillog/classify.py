@@ -359,7 +359,8 @@ assert set(R.REASON_CLASS) == set(REASONS), "bounce_rules.REASON_CLASS must cove
 # could look at (an address stays an address, an IP an IP), and leave short
 # tokens alone: provider codes such as S3150 or LPN000_630 decide verdicts.
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_LONG_ID = re.compile(r"(?<![\w-])(?=[\w-]*\d)[\w-]{16,}(?![\w-])")
+_LONG_RUN = re.compile(r"[\w-]{16,}")
+_HAS_DIGIT = re.compile(r"\d")
 
 
 def masked(text: str | None, address: str | None = None) -> str | None:
@@ -379,8 +380,14 @@ def masked(text: str | None, address: str | None = None) -> str | None:
                 at = lower.find(address, start)
             parts.append(text[start:])
             text = "".join(parts)
-    text = _IPV4.sub("192.0.2.1", text)
-    return _LONG_ID.sub("0123456789abcdef", text)
+    if "." in text:
+        text = _IPV4.sub("192.0.2.1", text)
+    return _LONG_RUN.sub(_long_id, text)
+
+
+def _long_id(m: re.Match) -> str:
+    """A long run of word characters with a digit in it is an id."""
+    return "0123456789abcdef" if _HAS_DIGIT.search(m.group()) else m.group()
 
 
 def classify_memo(smtp_code: int | None, dsn: str | None, text: str | None, *,

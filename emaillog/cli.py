@@ -199,7 +199,8 @@ def _counted(shown: int, total: int, noun: str) -> str:
 
 def _more(con, shown: int, total: int, command: str) -> None:
     if total > shown:
-        con.print(f"{total - shown} more; see them with --limit {total} or --format jsonl|csv "
+        limit = f"--limit {total} or " if command in ("events", "rejects") else ""
+        con.print(f"{total - shown} more; see them with {limit}--format jsonl or csv "
                   f"(emaillog {command} --format csv > {command}.csv)", markup=False, highlight=False)
 
 
@@ -276,7 +277,10 @@ def suppressed(
     if fmt is ListFormat.table:
         from .reports import suppressions_table
         con = _console()
-        con.print(suppressions_table(items, title=f"{len(items)} suppression(s) at {at_iso}", width=con.width))
+        shown = items[:_screenful(con)]
+        con.print(suppressions_table(shown, title=f"{_counted(len(shown), len(items), 'suppression(s)')} at {at_iso}",
+                                     width=con.width))
+        _more(con, len(shown), len(items), "suppressed")
         return
     from .output import write_rows
     write_rows([s.to_json() for s in items], fmt.value,
@@ -303,8 +307,10 @@ def list_retries(
     if fmt is ListFormat.table:
         from .reports import retries_table
         con = _console()
-        con.print(retries_table(items, title=f"{len(items)} retr{'y' if len(items) == 1 else 'ies'} at {at_iso}",
-                                width=con.width))
+        shown = items[:_screenful(con)]
+        noun = "retry" if len(items) == 1 else "retries"
+        con.print(retries_table(shown, title=f"{_counted(len(shown), len(items), noun)} at {at_iso}", width=con.width))
+        _more(con, len(shown), len(items), "retries")
         return
     from .output import write_rows
     write_rows([r.to_json() for r in items], fmt.value,

@@ -16,6 +16,11 @@ Times are whole UTC seconds (integers) throughout.
 
 from __future__ import annotations
 
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed
+    from . import cython_shim as cython
+
 from .config import Config
 from .store.codec import hash32
 from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_of
@@ -24,6 +29,7 @@ DELIVERED, HARD = "delivered", "hard_bounced"
 EXPIRED_DETAIL = "the MTA gave up after its retries (expired)"
 
 
+@cython.cclass
 class SendView:
     """What this run knows of one send. `soft` is None or the list
     [first_ts, first_src, first_line, attempts, last_ts, reason, code, dsn,
@@ -31,10 +37,31 @@ class SendView:
     `extra` holds outcomes of a second type (a hard bounce after a delivery),
     as (type, ts, src, line, class, reason, code, dsn, detail) tuples."""
 
-    __slots__ = ("handle", "person", "campaign", "message_id", "queue_id", "host", "format",
-                 "sent_ts", "sent_src", "sent_line",
-                 "outcome", "out_ts", "out_src", "out_line", "out_class", "out_reason",
-                 "out_code", "out_dsn", "out_detail", "soft", "extra")
+    FIELDS = ("handle", "person", "campaign", "message_id", "queue_id", "host", "format",
+              "sent_ts", "sent_src", "sent_line",
+              "outcome", "out_ts", "out_src", "out_line", "out_class", "out_reason",
+              "out_code", "out_dsn", "out_detail", "soft", "extra")
+    handle = cython.declare(object, visibility="public")
+    person = cython.declare(object, visibility="public")
+    campaign = cython.declare(object, visibility="public")
+    message_id = cython.declare(object, visibility="public")
+    queue_id = cython.declare(object, visibility="public")
+    host = cython.declare(object, visibility="public")
+    format = cython.declare(object, visibility="public")
+    sent_ts = cython.declare(object, visibility="public")
+    sent_src = cython.declare(object, visibility="public")
+    sent_line = cython.declare(object, visibility="public")
+    outcome = cython.declare(object, visibility="public")
+    out_ts = cython.declare(object, visibility="public")
+    out_src = cython.declare(object, visibility="public")
+    out_line = cython.declare(object, visibility="public")
+    out_class = cython.declare(object, visibility="public")
+    out_reason = cython.declare(object, visibility="public")
+    out_code = cython.declare(object, visibility="public")
+    out_dsn = cython.declare(object, visibility="public")
+    out_detail = cython.declare(object, visibility="public")
+    soft = cython.declare(object, visibility="public")
+    extra = cython.declare(object, visibility="public")
 
     def __init__(self, handle: int, person: str, ts: int, src: str | None, line: int | None):
         self.handle = handle
@@ -77,23 +104,38 @@ class SendView:
             soft[9:13] = reason, code, dsn, detail
 
     def to_json(self) -> list:
-        return [getattr(self, name) for name in self.__slots__]
+        return [getattr(self, name) for name in self.FIELDS]
 
     @classmethod
     def from_json(cls, data: list) -> SendView:
-        view = cls.__new__(cls)
-        for name, value in zip(cls.__slots__, data):
+        view = cls(0, None, 0, None, None)
+        for name, value in zip(cls.FIELDS, data):
             setattr(view, name, value)
         if view.extra is not None:
             view.extra = [tuple(e) for e in view.extra]
         return view
 
 
+@cython.cclass
 class MessageState:
     """What we know of one queued message so far, and its sends."""
 
-    __slots__ = ("key", "first_ts", "last_ts", "format", "host", "queue_id", "message_id", "sender",
-                 "campaign", "email", "is_notice", "unique_key", "sends", "settled")
+    FIELDS = ("key", "first_ts", "last_ts", "format", "host", "queue_id", "message_id", "sender",
+              "campaign", "email", "is_notice", "unique_key", "sends", "settled")
+    key = cython.declare(object, visibility="public")
+    first_ts = cython.declare(object, visibility="public")
+    last_ts = cython.declare(object, visibility="public")
+    format = cython.declare(object, visibility="public")
+    host = cython.declare(object, visibility="public")
+    queue_id = cython.declare(object, visibility="public")
+    message_id = cython.declare(object, visibility="public")
+    sender = cython.declare(object, visibility="public")
+    campaign = cython.declare(object, visibility="public")
+    email = cython.declare(object, visibility="public")
+    is_notice = cython.declare(object, visibility="public")
+    unique_key = cython.declare(object, visibility="public")
+    sends = cython.declare(dict, visibility="public")
+    settled = cython.declare(set, visibility="public")
 
     def __init__(self, key: str, ts: int, fmt: str):
         self.key, self.first_ts, self.last_ts, self.format = key, ts, ts, fmt
@@ -104,15 +146,15 @@ class MessageState:
         self.settled: set[str] = set()
 
     def to_json(self) -> dict:
-        data = {name: getattr(self, name) for name in self.__slots__ if name not in ("sends", "settled")}
+        data = {name: getattr(self, name) for name in self.FIELDS if name not in ("sends", "settled")}
         data["sends"] = [v.to_json() for v in self.sends.values()]
         data["settled"] = sorted(self.settled)
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> MessageState:
-        state = cls.__new__(cls)
-        for name in cls.__slots__:
+        state = cls("", 0, None)
+        for name in cls.FIELDS:
             if name not in ("sends", "settled"):
                 setattr(state, name, data.get(name))
         state.is_notice, state.unique_key = bool(state.is_notice), bool(state.unique_key)
@@ -168,8 +210,14 @@ class Correlator:
                 self.next_handle = max(self.next_handle, view.handle + 1)
                 self.loaded.add(view.handle)
         self.events: list[Event] = []
+        # The classifier, imported when there is work: compiling its tables
+        # costs a cron run that finds nothing new.
+        from . import classify
+        self.classify = classify.classify_memo
+        self.parse_reply = classify.parse_reply
 
     # -- state -------------------------------------------------------------
+    @cython.locals(state=MessageState)
     def _state(self, key: str, ts: int, fmt: str) -> MessageState:
         state = self.open.get(key)
         if state is None:
@@ -221,6 +269,7 @@ class Correlator:
     def done(self, key: str) -> None:
         self._close(key)
 
+    @cython.locals(state=MessageState)
     def seen(self, key: str, ts: int, fmt: str, *, host=None, queue_id=None, message_id=None, sender=None,
              campaign=None, email=None, is_notice=False, unique_key=False) -> None:
         state = self._state(key, ts, fmt)
@@ -241,6 +290,7 @@ class Correlator:
         if unique_key:
             state.unique_key = True
 
+    @cython.locals(state=MessageState, view=SendView)
     def attempt(self, key: str, ts: int, fmt: str, recipient: str, outcome: str, *, orig=None, host=None,
                 queue_id=None, code=None, dsn=None, detail=None, hint=None, stage=None, src=None, line=None,
                 message_id=None, sender=None, campaign=None) -> None:
@@ -269,16 +319,17 @@ class Correlator:
         self._touch(view, state)
         if outcome != "accepted":  # accepted: an ESP took the message, sent and nothing more yet
             self._outcome(state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line)
-        if state.unique_key and all(p in state.settled for p in state.sends):
+        if state.unique_key and state.settled.issuperset(state.sends):
             self._close(key)  # nothing more to join; a late duplicate finds the same send
 
+    @cython.locals(state=MessageState, view=SendView)
     def _outcome(self, state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line) -> None:
         # The reply code is read from the text, as the MTA wrote it.
         if outcome == "delivered" and dsn and detail and detail[:1] in "245" and detail[1:3].isdigit() \
                 and detail[3:4] in (" ", "-", ""):
             code = int(detail[:3])  # "250 2.0.0 Ok: ...": what parse_reply would find first
         else:
-            code, parsed_dsn, text = parse_reply(detail or "")
+            code, parsed_dsn, text = self.parse_reply(detail or "")
             dsn = dsn or parsed_dsn
         if outcome == "delivered":
             state.settled.add(person)
@@ -290,7 +341,7 @@ class Correlator:
             self.counters.soft_facts += 1
             view.add_soft(ts, src, line, "expired", code, dsn, detail, tried=code is not None)
             return
-        verdict = classify(code, dsn, text, stage=stage, hint=hint, address=person)
+        verdict = self.classify(code, dsn, text, stage=stage, hint=hint, address=person)
         if outcome == "bounced":
             state.settled.add(person)  # the MTA will not try again
         if outcome == "bounced" and verdict.hard:
@@ -325,6 +376,7 @@ class Correlator:
         events, self.events = self.events, []
         return records, events
 
+    @cython.locals(view=SendView, state=MessageState)
     def record(self, view: SendView, state: MessageState) -> tuple:
         """The tuple the store writes (fields R_*): the view with the
         message's facts resolved (campaign: the attempt's, the header's, or
@@ -358,24 +410,3 @@ class Correlator:
  R_REASON, R_CODE, R_DSN, R_DETAIL, R_SOFT, R_EXTRA) = range(24)
 FINAL = 1        # its message is closed: nothing more will come this run
 CONTINUING = 2   # the view was saved by an earlier run (open state)
-
-
-def classify(code, dsn, text, *, stage=None, hint=None, address=None):
-    return _classifier().classify_memo(code, dsn, text, stage=stage, hint=hint, address=address)
-
-
-def parse_reply(text):
-    return _classifier().parse_reply(text)
-
-
-def _classifier():
-    """The classifier module, imported on first use: compiling its tables
-    costs a cron run that finds nothing new."""
-    global _CLASSIFY
-    if _CLASSIFY is None:
-        from . import classify as module
-        _CLASSIFY = module
-    return _CLASSIFY
-
-
-_CLASSIFY = None

@@ -9,6 +9,7 @@ while parsing (tracking tokens), runs in one process.
 
 from __future__ import annotations
 
+import gc
 import os
 import traceback
 
@@ -32,6 +33,18 @@ def _parallel(jobs) -> bool:
 
 
 def run_jobs(jobs, states: dict, ingest) -> None:
+    # The ingest makes millions of small objects and no reference cycles: the
+    # cyclic collector would spend a sixth of the time finding nothing.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _run_jobs(jobs, states, ingest)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run_jobs(jobs, states: dict, ingest) -> None:
     by_index = {j.index: j for j in jobs}
     if not _parallel(jobs):
         parsing = Parsing(ingest.config, states, BATCH_LINES, lookup=ingest.store.send_by_message_id)

@@ -28,6 +28,14 @@ _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 MIN_VARIABLE = 6
 # Tokens this close together form one argument ("1700000000 d9443c01a73...").
 JOIN_GAP = 2
+_VAR_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._:/+=%#-")
+_is_var = _VAR_CHARS.__contains__
+_DIGIT = re.compile(r"\d")
+# The last variable token (a whole run of token characters, six or more,
+# with a digit, not a status code), found by backtracking from the end.
+_V = "[0-9A-Za-z._:/+=%#-]"
+_LAST = re.compile(rf"(?s:.*)(?<!{_V})(?={_V}{{{MIN_VARIABLE}}})(?![245]\.\d{{1,3}}\.\d{{1,3}}(?!{_V}))"
+                   rf"({_V}*\d{_V}*)(?!{_V})")
 
 
 @lru_cache(maxsize=65536)
@@ -48,13 +56,35 @@ def epoch(text: str | None) -> int | None:
 
 def split_text(text: str | None, address: str | None = None) -> tuple[str | None, str | None]:
     """(template, argument) for a reply text; (None, text) when it cannot be
-    split safely (it already holds a placeholder character)."""
+    split safely (it already holds a placeholder character). The argument is
+    the last run of variable tokens (see _VARIABLE)."""
     if text is None:
         return None, None
     if ADDRESS_MARK in text or ARG_MARK in text:
         return None, text
     if address and address in text:
         text = text.replace(address, ADDRESS_MARK)
+    last = _LAST.match(text)
+    if last is None:
+        return text, None
+    start, end = last.span(1)
+    while True:  # tokens just before it belong to the same argument
+        gap_end = start
+        while gap_end > start - JOIN_GAP and gap_end > 0 and not _is_var(text[gap_end - 1]):
+            gap_end -= 1
+        if gap_end == start or gap_end == 0 or not _is_var(text[gap_end - 1]):
+            break
+        token_start = gap_end
+        while token_start > 0 and _is_var(text[token_start - 1]):
+            token_start -= 1
+        if (gap_end - token_start < MIN_VARIABLE or not _DIGIT.search(text, token_start, gap_end)
+                or _STATUS.fullmatch(text, token_start, gap_end)):
+            break
+        start = token_start
+    return text[:start] + ARG_MARK + text[end:], text[start:end]
+
+
+def _split_by_scan(text: str) -> tuple[str, str | None]:
     end = start = None
     for m in _VARIABLE.finditer(text):
         if m.end() - m.start() < MIN_VARIABLE or _STATUS.fullmatch(m.group()):

@@ -162,9 +162,9 @@ class Writer:
     def write(self, sends: list[tuple], events: list, rejects=(), open_upserts=(), open_deletes=(),
               progress: dict | None = None) -> BatchResult:
         result = BatchResult()
-        counts: Counter = Counter()
+        counts = Counter()
         spans: dict[tuple, list] = {}
-        domain_counts: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0])
+        domain_counts = defaultdict(lambda: [0, 0, 0, 0])
         acc = (counts, spans, domain_counts)
         before = self.new_persons
         if sends:
@@ -242,10 +242,10 @@ class Writer:
         soft row]: the row already stored for it (the same message and
         person), else a new id. Two records of one send in a batch share one
         entry, so the second merges into the first."""
-        wanted: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+        wanted = defaultdict(list)  # (person, mkey) -> records
         for record in fresh:
             wanted[(ids[record[R_PERSON]], record[R_MKEY])].append(record)
-        found: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+        found = defaultdict(list)  # (person, mkey) -> stored rows
         keys = [k for k in wanted if k[0] not in self.fresh_persons]
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i:i + CHUNK]
