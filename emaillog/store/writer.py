@@ -44,7 +44,7 @@ ACTION_COLUMNS = ("id", "ts", "type", "person", "key", "campaign", "email", "hos
  A_DSN, A_TEXT, A_ARG, A_SEND) = range(len(ACTION_COLUMNS))
 SUPPRESSING = {TYPE_CODE[t] for t in ("unsubscribed", "complained", "manual_suppressed", "released")}
 
-CACHE_PERSONS = 200_000
+CACHE_PERSONS = 100_000
 CACHE_TEXTS = 50_000
 CHUNK = 400  # ids per IN (...) query
 
@@ -60,6 +60,24 @@ def _placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
 
+class Bits:
+    """A fixed set of bits indexed by a hash: `maybe(h)` is False only for
+    values never added (a one-hash Bloom filter, 8 MB)."""
+
+    SIZE = 1 << 26
+
+    def __init__(self):
+        self.bits = bytearray(self.SIZE >> 3)
+
+    def add(self, h: int) -> None:
+        h = (h * 0x9E3779B1) % self.SIZE
+        self.bits[h >> 3] |= 1 << (h & 7)
+
+    def maybe(self, h: int) -> bool:
+        h = (h * 0x9E3779B1) % self.SIZE
+        return bool(self.bits[h >> 3] & (1 << (h & 7)))
+
+
 class Writer:
     """Writes batches through one SQLite connection (the caller holds the
     transaction). Remembers the rows of the sends this run still follows, so
@@ -71,16 +89,21 @@ class Writer:
         self.names: dict[tuple[str, str], int] = {}
         self.texts: dict[str, int] = {}
         self.persons: dict[str, int] = {}
-        self.domains: dict[int, int] = {}  # person id -> domain name id (recent persons)
+        self.domains: dict[int, int] = {}  # person id -> domain name id, for the persons in `persons`
         # handle -> [send id, stored send row or None, stored soft row or None]
         self.handles: dict[int, list] = {}
         self.seen: set[int] = set()  # handles that brought a record in this run
         self.next_send = self._next_id("sends")
         self.next_action = self._next_id("actions")
         self.touched: set[int] = set()  # persons whose suppressions must be recomputed
-        self.next_person = self._next_id("persons")
+        self.next_person = self.first_person = self._next_id("persons")
         self.new_persons = 0
-        self.fresh_persons: set[int] = set()  # added in this batch: no stored sends to look for
+        # Persons and sends made in this run, as bits of a hash: a clear bit
+        # means "certainly not made in this run", so no lookup is needed for
+        # the common case of a new person and a new send.
+        self.made_persons = Bits()
+        self.made_sends = Bits()
+        self.persons_before = self.first_person > 1  # else every person not made in this run is new
         for kind, value, id_ in conn.execute("SELECT kind, value, id FROM names"):
             self.names[(kind, value)] = id_
 
@@ -124,10 +147,13 @@ class Writer:
         if want:
             if len(self.persons) + len(want) > CACHE_PERSONS:
                 self.persons = {a: i for a, i in self.persons.items() if a in addresses}
-                self.domains.clear()
+                self.domains = {i: self.domains.get(i) for i in self.persons.values()}
             by_hash = defaultdict(list)
+            made = self.made_persons
             for address in want:
-                by_hash[hash32(address)].append(address)
+                h = hash32(address)
+                if self.persons_before or made.maybe(h):
+                    by_hash[h].append(address)
             hashes = list(by_hash)
             for i in range(0, len(hashes), CHUNK):
                 chunk = hashes[i:i + CHUNK]
@@ -141,11 +167,12 @@ class Writer:
             for address in new:
                 id_ = self.next_person
                 self.next_person += 1
-                self.fresh_persons.add(id_)
                 domain = self.name("domain", address.rpartition("@")[2] or address)
                 self.persons[address] = id_
                 self.domains[id_] = domain
-                rows.append((id_, hash32(address), address, domain))
+                h = hash32(address)
+                made.add(h)
+                rows.append((id_, h, address, domain))
             self.conn.executemany("INSERT INTO persons (id, hash, address, domain) VALUES (?, ?, ?, ?)", rows)
             self.new_persons += len(rows)
         persons = self.persons
@@ -188,7 +215,6 @@ class Writer:
         if progress:
             save_progress(cur, progress)
         result.new_persons = self.new_persons - before
-        self.fresh_persons.clear()
         return result
 
     # -- sends -------------------------------------------------------------
@@ -246,11 +272,16 @@ class Writer:
         for record in fresh:
             wanted[(ids[record[R_PERSON]], record[R_MKEY])].append(record)
         found = defaultdict(list)  # (person, mkey) -> stored rows
-        keys = [k for k in wanted if k[0] not in self.fresh_persons]
-        for i in range(0, len(keys), CHUNK):
+        first, made = self.first_person, self.made_sends
+        keys = [k for k in wanted if k[0] < first or made.maybe((k[0] << 32) | k[1])]
+        ids = []
+        for i in range(0, len(keys), CHUNK):  # the index alone, then the rows it names
             chunk = keys[i:i + CHUNK]
-            sql = f"SELECT * FROM sends WHERE (person, mkey) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
-            for row in self.conn.execute(sql, [v for k in chunk for v in k]):
+            sql = f"SELECT id FROM sends WHERE (person, mkey) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
+            ids.extend(r[0] for r in self.conn.execute(sql, [v for k in chunk for v in k]))
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i:i + CHUNK]
+            for row in self.conn.execute(f"SELECT * FROM sends WHERE id IN ({_placeholders(len(chunk))})", chunk):
                 found[(row[S_PERSON], row[S_MKEY])].append(row)
         matched = []
         for key, records in wanted.items():
@@ -264,6 +295,7 @@ class Writer:
                     if row is None:
                         entry = [self.next_send, None, None]
                         self.next_send += 1
+                        self.made_sends.add((key[0] << 32) | key[1])
                     else:
                         entry = [row[S_ID], row, None]
                         matched.append(entry)
@@ -415,7 +447,7 @@ class Writer:
             if have is None or row[A_TS] < have[A_TS]:
                 rows[key] = row
         stored = {}
-        keys = [k for k in rows if k[0] not in self.fresh_persons]
+        keys = list(rows)
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i:i + CHUNK]
             sql = f"SELECT * FROM actions WHERE (person, key) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
