@@ -489,7 +489,8 @@ def build_probes(seed):
                      "reject_unverified_sender")
     bad["envelope_sender"] = "nosuchsender@news.example.net"
     b.add("spring", [rcpt('"o\'brien.q"@example.net', "ok", note="quoted local part with an "
-                          "apostrophe"), rcpt("hal@example.com", "ok")])
+                          "apostrophe: the quotes are not needed, Postfix logs and relays "
+                          "it unquoted (to=<o'brien.q@example.net>)"), rcpt("hal@example.com", "ok")])
     return {"profile": "probes", "messages": b.messages, "aliases": {}, "local_reject": [],
             "verify": {"smtpd_recipient_restrictions": "reject_unverified_recipient",
                        "smtpd_sender_restrictions": "reject_unverified_sender",
