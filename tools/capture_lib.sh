@@ -9,7 +9,7 @@
 
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 WORK=${WORK:-/var/tmp/emaillog-capture}
-PY=${PYTHON:-python3}
+PY=${PYTHON:-/usr/bin/python3}
 SINK_PORT=${SINK_PORT:-2525}
 SINK_PID=
 RSYSLOG_PID=
@@ -83,6 +83,15 @@ example.net         smtp:[127.0.0.1]:$SINK_PORT
 mail.example.co.uk  smtp:[127.0.0.1]:$SINK_PORT
 deadhost.example    smtp:[127.0.0.1]:2626
 EOF
+}
+
+# postfix_plain_master [CONFIG_DIR]: master.cf without the services other
+# capture scripts add (capture_postfix_filter.sh's smtp-amavis and the
+# re-injection smtpd on 127.0.0.1:10025), chroot off everywhere
+postfix_plain_master() {
+    local c=${1:-/etc/postfix}
+    postconf -c "$c" -MX smtp-amavis/unix 127.0.0.1:10025/inet 2>/dev/null || true
+    postconf -c "$c" -F '*/*/chroot = n'
 }
 
 postfix_stop() {

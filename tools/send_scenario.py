@@ -530,9 +530,35 @@ def build_msp(seed):
             "local_reject": ["optout@example.com"]}
 
 
+def build_multi(seed):
+    """Postfix multi-instance (postmulti): the default instance takes the mail
+    on 127.0.0.1:25 and relays it to the output instance postfix-out on
+    127.0.0.1:10026, which relays to the sink."""
+    b = Builder(seed)
+    hop = ["postfix (input instance) -> [127.0.0.1]:10026 postfix-out (output instance): "
+           "'relay=127.0.0.1[127.0.0.1]:10026 ... status=sent (250 2.0.0 Ok: queued as QID2)' "
+           "is a hop"]
+
+    def r(addr, beh, **kw):
+        return filtered(rcpt(addr, beh, **kw), hop, "postfix-out's QID2 (relay to the sink)")
+    b.add("spring", [r("ann@example.com", "ok"), r("unknown1@example.org", "unknown"),
+                     r("bob@example.net", "ok"), r("grey1@example.com", "grey")],
+          note="several recipients, one hop each, one QID2")
+    b.add("spring", [r("frank.alias@example.com", "ok", rewritten_to="frank.inbox@example.org")],
+          note="virtual alias in the input instance: orig_to on the hop line only")
+    b.add("autumn", [r("block1@example.net", "block"), r("carol@example.org", "ok")], verp=False)
+    b.add("autumn", [r("defer1@example.com", "defer")], verp=False,
+          note="postfix-out defers the copy until it expires (4m)")
+    b.add("welcome", [r("full1@example.org", "full"), r("dave@example.com", "ok")])
+    b.add(None, [r("erin@example.net", "ok")], verp=False)
+    return {"profile": "multi", "messages": b.messages,
+            "aliases": {"frank.alias@example.com": "frank.inbox@example.org"},
+            "local_reject": []}
+
+
 PROFILES = {"postfix": build_postfix, "rfc3339": build_rfc3339, "sample": build_sample,
             "mta": build_mta, "filter": build_filter, "resolver": build_resolver,
-            "probes": build_probes, "msp": build_msp}
+            "probes": build_probes, "msp": build_msp, "multi": build_multi}
 
 
 def render(m):
