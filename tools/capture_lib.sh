@@ -183,9 +183,16 @@ start_netns_resolver() {
     kill -0 "$DNS_PID" 2>/dev/null || { log "stub DNS did not start"; exit 1; }
     printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' > "$WORK/resolv.conf.stub"
     # a process that sits in a private mount namespace where the stub resolv.conf
-    # is bind-mounted; in_ns enters it with nsenter
-    unshare -m --propagation private sh -c \
-        "mount --bind '$WORK/resolv.conf.stub' /etc/resolv.conf && exec sleep 100000" &
+    # is bind-mounted; in_ns enters it with nsenter.  With NS_HOSTNAME set, also
+    # a private UTS namespace with that host name, and an /etc/hosts naming it.
+    if [ -n "${NS_HOSTNAME:-}" ]; then
+        printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s %s\n' "$NS_HOSTNAME" "${NS_HOSTNAME%%.*}" > "$WORK/hosts.ns"
+        unshare -m -u --propagation private sh -c \
+            "hostname '$NS_HOSTNAME' && mount --bind '$WORK/hosts.ns' /etc/hosts && mount --bind '$WORK/resolv.conf.stub' /etc/resolv.conf && exec sleep 100000" &
+    else
+        unshare -m --propagation private sh -c \
+            "mount --bind '$WORK/resolv.conf.stub' /etc/resolv.conf && exec sleep 100000" &
+    fi
     NS_PID=$!
     local _
     for _ in $(seq 1 20); do
@@ -195,7 +202,9 @@ start_netns_resolver() {
     log "private resolv.conf namespace did not come up"; exit 1
 }
 
-in_ns() { nsenter -t "$NS_PID" -m -- "$@"; }
+in_ns() {
+    if [ -n "${NS_HOSTNAME:-}" ]; then nsenter -t "$NS_PID" -m -u -- "$@"; else nsenter -t "$NS_PID" -m -- "$@"; fi
+}
 
 stop_netns_resolver() {
     if [ -n "$NS_PID" ]; then kill "$NS_PID" 2>/dev/null || true; wait "$NS_PID" 2>/dev/null || true; NS_PID=; fi
