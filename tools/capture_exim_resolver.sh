@@ -27,7 +27,9 @@ DEST="$REPO/tests/logs/resolver"
 EXIM_PID=
 
 stop_everything() {
-    if [ -n "$EXIM_PID" ]; then kill "$EXIM_PID" 2>/dev/null || true; wait "$EXIM_PID" 2>/dev/null || true; sleep 1; EXIM_PID=; fi
+    # started through nsenter, the daemon is not our child: stop it by its pid file
+    if [ -s "$DIR/exim.pid" ]; then kill "$(head -1 "$DIR/exim.pid")" 2>/dev/null || true; rm -f "$DIR/exim.pid"; sleep 1; fi
+    if [ -n "$EXIM_PID" ]; then kill "$EXIM_PID" 2>/dev/null || true; wait "$EXIM_PID" 2>/dev/null || true; EXIM_PID=; fi
     stop_sink
     stop_netns_resolver
 }
@@ -132,7 +134,7 @@ $PY "$REPO/tools/send_scenario.py" build resolver --out "$DIR/exim.scenario.json
 $PY "$REPO/tools/send_scenario.py" map "$DIR/exim.scenario.json" zone > "$DIR/zone.json"
 start_netns_resolver "$DIR/zone.json"
 start_sink "$DIR/exim.sink.jsonl" "" 127.0.0.2 25
-in_ns exim4 -bdf -q15s &
+in_ns exim4 -bdf -q15s -oP "$DIR/exim.pid" &
 EXIM_PID=$!
 wait_port 127.0.0.1 25 || exit 1
 log "exim running (pid $EXIM_PID) with the stub resolver, sending"
