@@ -57,7 +57,7 @@ EOF
 echo '/^X-Campaign-ID:/ INFO' > /etc/postfix/header_checks
 : > /etc/postfix/virtual
 $PY "$REPO/tools/send_scenario.py" map "$DIR/probes.scenario.json" access > /etc/postfix/recipient_access
-postconf -F '*/*/chroot = n'
+postfix_plain_master
 postfix check
 grep -q '^smtpd_recipient_restrictions = check_recipient_access' /etc/postfix/main.cf
 

@@ -56,7 +56,7 @@ $PY "$REPO/tools/send_scenario.py" map "$DIR/postfix.scenario.json" zone > "$DIR
 echo '/^X-Campaign-ID:/ INFO' > /etc/postfix/header_checks
 : > /etc/postfix/virtual
 : > /etc/postfix/recipient_access
-postconf -F '*/*/chroot = n'
+postfix_plain_master
 postfix check
 
 CAPTURE="$DIR/mail.log"

@@ -106,10 +106,7 @@ start_netns_resolver "$DIR/zone.json"
 start_sink "$DIR/resolver.sink.jsonl" "" 127.0.0.2 25
 mkdir -p "$(dirname "$SM_PIDFILE")"
 in_ns /usr/sbin/sendmail -bd -q15s
-for _ in $(seq 1 90); do
-    ss -ltn 2>/dev/null | grep -q '127.0.0.1:25 ' && break
-    sleep 1
-done
+wait_port 127.0.0.1 25 450 || exit 1
 log "sendmail running (pid $(head -1 "$SM_PIDFILE")), sending"
 $PY "$REPO/tools/send_scenario.py" send "$DIR/resolver.scenario.json" --via smtp --port 25 \
     --delay 0.5 > "$DIR/send.out"
