@@ -7,7 +7,7 @@ Subcommands::
     send_scenario.py send FILE.scenario.json [--host 127.0.0.1] [--port 25]
                      [--via smtp|sendmail|as-built] [--sendmail /usr/sbin/sendmail]
                      [--delay 0.3]
-    send_scenario.py map FILE.scenario.json virtual|access
+    send_scenario.py map FILE.scenario.json virtual|access|aliases|zone
 
 Profiles: ``postfix`` (the big ``scenario.log``: ~100 messages, 1-5 recipients,
 every sink behaviour, campaigns spring/autumn/welcome, repeats), ``rfc3339``
@@ -296,8 +296,269 @@ def build_mta(seed):
     return {"profile": "mta", "messages": b.messages, "aliases": {}, "local_reject": []}
 
 
+def filtered(r, hops, final_by):
+    """Mark a recipient of a content-filtered capture: ``hops`` lists the
+    hand-offs (neither sent nor delivered), ``final_by`` which queue copy
+    carries the outcome that belongs to this person and message."""
+    r["hops"] = hops
+    r["final_by"] = final_by
+    return r
+
+
+AMAVIS_HOP = ["postfix -> smtp-amavis:[127.0.0.1]:10024 (amavisd-new) -> re-injected on "
+              "127.0.0.1:10025 as a new queue ID: 'status=sent (250 2.0.0 from "
+              "MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as QID2)' is a hop"]
+
+
+def build_filter(seed):
+    """Postfix + amavisd-new (content_filter): every message crosses the filter
+    once, so each recipient has a hop line (relay=127.0.0.1[127.0.0.1]:10024,
+    status=sent ... queued as QID2) and then the real outcome on QID2."""
+    b = Builder(seed)
+    hop, fin = AMAVIS_HOP, "the re-injected copy (QID2, relay to the sink)"
+
+    def r(addr, beh, **kw):
+        return filtered(rcpt(addr, beh, **kw), hop, fin)
+    b.add("spring", [r("ann@example.com", "ok"), r("unknown1@example.org", "unknown"),
+                     r("bob@example.net", "ok"), r("carol@example.org", "ok")],
+          note="several recipients: one hop line per recipient, all 'queued as' the same QID2")
+    b.add("spring", [r("frank.alias@example.com", "ok", rewritten_to="frank.inbox@example.org"),
+                     r("dave@example.com", "ok")],
+          note="virtual alias: the hop line has orig_to=<frank.alias@example.com>; the person "
+               "is the alias")
+    b.add("autumn", [r("grey1@example.net", "grey"), r("erin@example.org", "ok")], verp=False)
+    b.add("autumn", [r("block1@example.com", "block")], verp=False)
+    b.add("welcome", [r("defer1@example.org", "defer")],
+          note="the copy is deferred by the sink until Postfix expires it (4m)")
+    b.add("welcome", [r("full1@example.com", "full"), r("gina@example.net", "ok"),
+                      r("hal@example.org", "ok"), r("unknown2@example.com", "unknown"),
+                      r("ivy@example.com", "ok")])
+    b.add("autumn", [r("old-address@example.com", "unknown",
+                       rewritten_to="unknown.moved@example.org")], verp=False,
+          note="alias target rejected as user unknown on the copy: the person is the alias")
+    b.add("spring", [r("spam1@example.net", "spam")],
+          note="the copy is refused at end of DATA by the sink")
+    b.add(None, [r("sniptybounce", "ok", rewritten_to="someone@example.com")], verp=False,
+          via="sendmail", subject="Your account notice (bare alias)",
+          note="submitted with /usr/sbin/sendmail to the bare local name 'sniptybounce'; "
+               "virtual_alias_maps maps sniptybounce@news.example.net to someone@example.com: "
+               "the hop line shows orig_to=<sniptybounce>")
+    lb = rcpt("listbounce", "ok", rewritten_to="jo.list@example.net")
+    lb["hops"] = hop + ["QID2: local(8) expands the alias 'listbounce' (alias_maps) to "
+                        "jo.list@example.net: 'relay=local ... status=sent (forwarded as QID3)' "
+                        "is a hop",
+                        "QID3 (to=<jo.list@example.net>, orig_to=<listbounce@news.example.net>) "
+                        "goes to the sink without crossing the filter again"]
+    lb["final_by"] = "the forwarded copy (QID3, relay to the sink)"
+    b.add(None, [lb], verp=False, via="sendmail", subject="Your account notice (local alias)",
+          note="bare local alias in /etc/aliases expanded by local(8) to an external address")
+    b.add("welcome", [r("kim@example.com", "ok"), r("liam@example.org", "ok"),
+                      r("grey2@example.com", "grey"), r("mia@example.net", "ok"),
+                      r("ned@example.org", "ok"), r("olga@example.com", "ok")])
+    b.add(None, [r("pete@example.net", "ok")], verp=False)
+    return {"profile": "filter", "messages": b.messages,
+            "aliases": {"frank.alias@example.com": "frank.inbox@example.org",
+                        "old-address@example.com": "unknown.moved@example.org",
+                        "sniptybounce@news.example.net": "someone@example.com"},
+            "local_aliases": {"listbounce": "jo.list@example.net"},
+            "local_reject": [],
+            "filter": {"content_filter": "smtp-amavis:[127.0.0.1]:10024",
+                       "reinjection": "127.0.0.1:10025 smtpd (content_filter=, no address "
+                                      "mappings)",
+                       "rule": "a line relay=127.0.0.1[127.0.0.1]:10024 ... status=sent "
+                               "(250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: "
+                               "queued as QID2) is a hop: neither sent nor delivered. The "
+                               "outcome logged for QID2 (or a later copy) belongs to the "
+                               "original message and to the person as sent (orig_to on the "
+                               "hop line when an alias rewrote it)."}}
+
+
+def dns_rcpt(addr, behaviour, expect, dns, **extra):
+    """A recipient whose outcome the (stub) DNS decides, not the sink."""
+    d = {"address": addr, "behaviour": behaviour, "dns": dns, "expect": expect}
+    d.update(extra)
+    return d
+
+
+DNS_EXPECT = {
+    "nxdomain": {"events": ["sent", "hard_bounced"], "bounce_class": "permanent",
+                 "reason": "bad_domain", "dsn": "5.4.4",
+                 "note": "NXDOMAIN: the MTA bounces at once without talking to any server"},
+    "tempfail": {"events": ["sent", "soft_bounced"], "bounce_class": None,
+                 "reason": "dns_tempfail", "dsn": "4.4.3",
+                 "note": "the lookup fails temporarily on every attempt: deferred ('try again') "
+                         "until the queue lifetime ends, then returned (expired)"},
+    "nullmx": {"events": ["sent", "hard_bounced"], "bounce_class": "permanent",
+               "reason": "bad_domain", "dsn": "5.1.0",
+               "note": "RFC 7505 null MX: the domain accepts no mail"},
+    "nodata": {"events": ["sent", "hard_bounced"], "bounce_class": "permanent",
+               "reason": "bad_domain",
+               "note": "the name exists but has neither MX nor A records (NODATA)"},
+}
+
+
+def build_resolver(seed):
+    """Postfix with DNS lookups against tools/stub_dns.py: some domains deliver
+    (MX or A -> 127.0.0.2 where the sink listens on port 25), others fail in
+    DNS, permanently (NXDOMAIN, null MX, an MX host without address) or
+    temporarily (SERVFAIL, no answer)."""
+    b = Builder(seed)
+    X = DNS_EXPECT
+    b.add("spring", [rcpt("ann@example.com", "ok"),
+                     dns_rcpt("bob@no-such-domain.example", "dns:nxdomain", X["nxdomain"],
+                              "no-such-domain.example: NXDOMAIN"),
+                     dns_rcpt("carol@dnsfail.example", "dns:servfail", X["tempfail"],
+                              "dnsfail.example: SERVFAIL for every type"),
+                     rcpt("dave@example.org", "ok", note="example.org has no MX, only an A record")],
+          note="one message, four outcomes: delivered (MX), bounced (NXDOMAIN), deferred "
+               "(SERVFAIL) then expired, delivered (A fallback)")
+    b.add("spring", [dns_rcpt("erin@dnstimeout.example", "dns:timeout", X["tempfail"],
+                              "dnstimeout.example: the server never answers")])
+    b.add("autumn", [dns_rcpt("frank@badmx.example", "dns:mx-host-nxdomain",
+                              dict(X["nxdomain"], note="MX exists, its host name is NXDOMAIN"),
+                              "badmx.example MX 10 mx.badmx.example; mx.badmx.example NXDOMAIN")],
+          verp=False)
+    b.add("autumn", [dns_rcpt("gina@mxfail.example", "dns:mx-host-servfail",
+                              dict(X["tempfail"], note="MX exists, the A lookup of its host "
+                                                       "fails with SERVFAIL"),
+                              "mxfail.example MX 10 mx.dnsfail.example (SERVFAIL)")], verp=False)
+    b.add("welcome", [dns_rcpt("hal@nullmx.example", "dns:nullmx", X["nullmx"],
+                               "nullmx.example MX 0 ."), rcpt("ivy@example.com", "ok")])
+    b.add("welcome", [dns_rcpt("jo@nodata.example", "dns:nodata", X["nodata"],
+                               "nodata.example has only a TXT record")])
+    b.add("spring", [rcpt("unknown1@example.com", "unknown"), rcpt("grey1@example.org", "grey"),
+                     rcpt("kim@example.com", "ok")],
+          note="the domains that resolve still get the sink's answers")
+    b.add(None, [dns_rcpt("liam@no-such-domain.example", "dns:nxdomain", X["nxdomain"],
+                          "no-such-domain.example: NXDOMAIN")], verp=False)
+    b.add("autumn", [dns_rcpt("mia@dnsfail.example", "dns:servfail", X["tempfail"],
+                              "dnsfail.example: SERVFAIL for every type"),
+                     dns_rcpt("ned@dnstimeout.example", "dns:timeout", X["tempfail"],
+                              "dnstimeout.example: the server never answers")])
+    return {"profile": "resolver", "messages": b.messages, "aliases": {}, "local_reject": [],
+            "zone": {"records": {"example.com": {"MX": [[10, "mx1.example.com"]]},
+                                 "mx1.example.com": {"A": ["127.0.0.2"]},
+                                 "example.org": {"A": ["127.0.0.2"]},
+                                 "badmx.example": {"MX": [[10, "mx.badmx.example"]]},
+                                 "mxfail.example": {"MX": [[10, "mx.dnsfail.example"]]},
+                                 "nullmx.example": {"MX": [[0, "."]]},
+                                 "nodata.example": {"TXT": ["v=spf1 -all"]}},
+                     "rcode": {"dnsfail.example": "SERVFAIL", "dnstimeout.example": "DROP"},
+                     "default": "NXDOMAIN"}}
+
+
+def build_probes(seed):
+    """Postfix with reject_unverified_recipient and reject_unverified_sender:
+    verify(8) probes (status=deliverable/undeliverable) before the real mail,
+    plus address literals and quoted local parts."""
+    b = Builder(seed)
+    never = {"events": [], "note": "refused by our own MTA at RCPT after the probe: never sent"}
+
+    def refused(addr, beh, why):
+        return rcpt(addr, beh, expect=dict(never, why=why))
+    b.add("spring", [rcpt("ann@example.com", "ok", probe="deliverable (250 from the sink)"),
+                     refused("unknown1@example.com", "unknown",
+                             "the probe got 550 5.1.1: smtpd answers 550 'undeliverable address'"),
+                     rcpt("bob@example.org", "ok", probe="deliverable")],
+          note="probes first, then the real delivery to the recipients that passed")
+    b.add("spring", [refused("grey1@example.net", "grey",
+                             "the probe was greylisted (450): smtpd answers 450 'unverified "
+                             "address' (temporary); the client does not retry"),
+                     rcpt("carol@example.net", "ok", probe="deliverable")])
+    b.add("autumn", [refused("block1@example.org", "block", "the probe got 554 5.7.1"),
+                     rcpt("dave@example.com", "ok", probe="deliverable")], verp=False)
+    b.add("autumn", [rcpt("ann@example.com", "ok", probe="cached: no new probe")], verp=False,
+          note="second message to a verified address: the verify cache answers, no probe")
+    b.add("welcome", [rcpt('"john smith"@example.com', "ok", note="quoted local part with a space"),
+                      rcpt('"a,b"@example.org', "ok", note="quoted local part with a comma"),
+                      rcpt("erin@example.com", "ok")])
+    b.add("welcome", [rcpt("ok.literal@[127.0.0.2]", "ok",
+                           note="address literal: delivered straight to 127.0.0.2:25")])
+    b.add(None, [rcpt("newsletter@[127.0.0.1]", "ok",
+                      expect={"events": ["sent", "delivered"],
+                              "note": "address literal of our own address: local delivery "
+                                      "(relay=local, delivered to mailbox)"})], verp=False)
+    b.add(None, [refused("nosuchuser@[127.0.0.1]", "unknown",
+                         "local address literal, no such local user: rejected by our own "
+                         "smtpd (User unknown in local recipient table)"),
+                 rcpt("frank@example.com", "ok")], verp=False)
+    bad = b.add("spring", [rcpt("gina@example.org", "ok",
+                                expect=dict(never, why="the envelope sender fails "
+                                            "verification: every recipient is refused"))],
+                note="sender nosuchsender@news.example.net is not a local user: "
+                     "reject_unverified_sender")
+    bad["envelope_sender"] = "nosuchsender@news.example.net"
+    b.add("spring", [rcpt('"o\'brien.q"@example.net', "ok", note="quoted local part with an "
+                          "apostrophe: the quotes are not needed, Postfix logs and relays "
+                          "it unquoted (to=<o'brien.q@example.net>)"), rcpt("hal@example.com", "ok")])
+    return {"profile": "probes", "messages": b.messages, "aliases": {}, "local_reject": [],
+            "verify": {"smtpd_recipient_restrictions": "reject_unverified_recipient",
+                       "smtpd_sender_restrictions": "reject_unverified_sender",
+                       "address_verify_map": "(empty: in memory only, so each run probes)",
+                       "rule": "lines with status=deliverable / status=undeliverable are "
+                               "verify(8) probes: neither sent nor bounced for the person"}}
+
+
+def build_msp(seed):
+    """Sendmail's MSP (submit.cf) in front of Postfix: each message is
+    submitted with the MSP's sendmail, relayed to [127.0.0.1]:25 (Postfix),
+    then by Postfix to the sink."""
+    b = Builder(seed)
+    hop = ["sendmail MSP (submit.cf) -> [127.0.0.1]:25 Postfix: 'stat=Sent (Ok: queued as X)' "
+           "is a hop; Postfix's lines for X carry the outcome"]
+
+    def r(addr, beh, **kw):
+        return filtered(rcpt(addr, beh, **kw), hop, "Postfix's queue ID X (relay to the sink)")
+    b.add("spring", [r("ann@example.com", "ok"), r("unknown1@example.org", "unknown"),
+                     r("bob@example.net", "ok")], via="sendmail")
+    b.add("spring", [r("grey1@example.com", "grey")], via="sendmail")
+    b.add("autumn", [r("block1@example.net", "block"), r("carol@example.org", "ok")], verp=False,
+          via="sendmail")
+    b.add("autumn", [r("defer1@example.com", "defer")], verp=False, via="sendmail",
+          note="Postfix defers the copy until it expires (4m); the MSP's line says Sent")
+    opt = rcpt("optout@example.com", "local_reject")
+    opt["expect"] = {"events": ["sent", "hard_bounced"], "bounce_class": "permanent",
+                     "note": "Postfix refuses it at RCPT (check_recipient_access): the MSP "
+                             "logs the 5xx itself and returns the message (DSN)"}
+    b.add("welcome", [opt, r("dave@example.com", "ok")], via="sendmail")
+    b.add("welcome", [r("full1@example.org", "full"), r("erin@example.com", "ok"),
+                      r("frank.alias@example.com", "ok", rewritten_to="frank.inbox@example.org")],
+          via="sendmail")
+    b.add(None, [r("gina@example.net", "ok")], verp=False, via="sendmail")
+    return {"profile": "msp", "messages": b.messages,
+            "aliases": {"frank.alias@example.com": "frank.inbox@example.org"},
+            "local_reject": ["optout@example.com"]}
+
+
+def build_multi(seed):
+    """Postfix multi-instance (postmulti): the default instance takes the mail
+    on 127.0.0.1:25 and relays it to the output instance postfix-out on
+    127.0.0.1:10026, which relays to the sink."""
+    b = Builder(seed)
+    hop = ["postfix (input instance) -> [127.0.0.1]:10026 postfix-out (output instance): "
+           "'relay=127.0.0.1[127.0.0.1]:10026 ... status=sent (250 2.0.0 Ok: queued as QID2)' "
+           "is a hop"]
+
+    def r(addr, beh, **kw):
+        return filtered(rcpt(addr, beh, **kw), hop, "postfix-out's QID2 (relay to the sink)")
+    b.add("spring", [r("ann@example.com", "ok"), r("unknown1@example.org", "unknown"),
+                     r("bob@example.net", "ok"), r("grey1@example.com", "grey")],
+          note="several recipients, one hop each, one QID2")
+    b.add("spring", [r("frank.alias@example.com", "ok", rewritten_to="frank.inbox@example.org")],
+          note="virtual alias in the input instance: orig_to on the hop line only")
+    b.add("autumn", [r("block1@example.net", "block"), r("carol@example.org", "ok")], verp=False)
+    b.add("autumn", [r("defer1@example.com", "defer")], verp=False,
+          note="postfix-out defers the copy until it expires (4m)")
+    b.add("welcome", [r("full1@example.org", "full"), r("dave@example.com", "ok")])
+    b.add(None, [r("erin@example.net", "ok")], verp=False)
+    return {"profile": "multi", "messages": b.messages,
+            "aliases": {"frank.alias@example.com": "frank.inbox@example.org"},
+            "local_reject": []}
+
+
 PROFILES = {"postfix": build_postfix, "rfc3339": build_rfc3339, "sample": build_sample,
-            "mta": build_mta}
+            "mta": build_mta, "filter": build_filter, "resolver": build_resolver,
+            "probes": build_probes, "msp": build_msp, "multi": build_multi}
 
 
 def render(m):
@@ -364,7 +625,7 @@ def main(argv=None):
     p.add_argument("--delay", type=float, default=0.3)
     p = sub.add_parser("map")
     p.add_argument("file")
-    p.add_argument("kind", choices=["virtual", "access"])
+    p.add_argument("kind", choices=["virtual", "access", "aliases", "zone"])
     a = ap.parse_args(argv)
     if a.cmd == "build":
         sc = PROFILES[a.profile](a.seed)
@@ -385,7 +646,12 @@ def main(argv=None):
     else:
         with open(a.file, encoding="utf-8") as fh:
             sc = json.load(fh)
-        if a.kind == "virtual":
+        if a.kind == "zone":
+            print(json.dumps(sc["zone"], indent=1))
+        elif a.kind == "aliases":
+            for k, v in sc.get("local_aliases", {}).items():
+                print(f"{k}: {v}")
+        elif a.kind == "virtual":
             for k, v in sc.get("aliases", {}).items():
                 print(f"{k}\t{v}")
         else:
