@@ -96,7 +96,7 @@ def read_export(data: str | bytes, *, from_: str | None = None) -> ReadResult:
     if name is None:
         collect = Collector(source="unknown")
         unread(source, collect, f"not read: the file looks like none of {', '.join(READERS)}; "
-                                "name its provider to read it as that")
+                                "name the provider to read it as that one")
         collect.result.provider = None
         return collect.result
     collect = Collector(source=name)

@@ -66,7 +66,9 @@ def write(rows: list[Row], layout: str) -> dict[str, str]:
 
 def _cells(name: str, row: Row) -> list[str]:
     entry = row.entry
-    cells = {"address": entry.address, "code": DEFAULT_CODE, "error": entry.detail or f"emaillog {entry.reason}",
+    # One line: a bounce's error text is one field, and an importer need not take quoted newlines.
+    error = " ".join((entry.detail or "").split()) or f"emaillog {entry.reason}"
+    cells = {"address": entry.address, "code": DEFAULT_CODE, "error": error,
              "tags": entry.scope or ALL_CAMPAIGNS, "created_at": rfc2822(entry.since)}
     return [cells[column] for column in COLUMNS[name]]
 

@@ -23,7 +23,7 @@ def read(source: Source, collect: Collector) -> None:
         return
     for line, row in table(source, collect):
         if row["reason"] not in REASONS:
-            collect.problem(line, f"its reason {row['reason']!r} is not one of {', '.join(REASONS)}")
+            collect.problem(line, f"the reason {row['reason']!r} is not one of ours ({', '.join(REASONS)})")
         elif not row["since"]:
             collect.problem(line, "it has no since time")
         else:

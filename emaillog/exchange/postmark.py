@@ -73,7 +73,7 @@ def read(source: Source, collect: Collector) -> None:
         origin = item.get("Origin") or "Customer"
         reason = IMPORT.get((word, origin)) or IMPORT.get((word, None))
         if reason is None:
-            collect.problem(line, f"its SuppressionReason {word!r} is not one Postmark documents")
+            collect.problem(line, f"the SuppressionReason {word!r} is none of {', '.join(sorted({w for w, _ in IMPORT}))}")
             continue
         collect.add(line, item.get("EmailAddress"), reason, since=item.get("CreatedAt"),
                     detail=f"Postmark {word} ({origin})")

@@ -25,7 +25,7 @@ class Collector:
         assert reason in REASONS, reason
         person = address_of(address if isinstance(address, str) else None)
         if person is None:
-            self.problem(line, f"{_shown(address)} is not an email address")
+            self.problem(line, _not_an_address(address))
             return
         times = {}
         for name, value in (("since", since), ("until", until)):
@@ -35,7 +35,7 @@ class Collector:
             try:
                 times[name] = parse_time(value)
             except ValueError as exc:
-                self.problem(line, f"its {'end' if name == 'until' else 'time'} cannot be read: {exc}")
+                self.problem(line, f"the {'end' if name == 'until' else 'time'} cannot be read: {exc}")
                 return
         self.result.records.append(Record(address=person, scope=scope or None, reason=reason,
                                           since=times["since"], until=times["until"],
@@ -51,7 +51,7 @@ def table(source: Source, collect: Collector):
         if cells and cells[0].startswith(BROKEN):
             collect.problem(line, f"it is not valid CSV ({cells[0].removeprefix(BROKEN)})")
         elif len(cells) > len(header):
-            collect.problem(line, f"it has {len(cells)} fields but the header names {len(header)}")
+            collect.problem(line, f"it has {len(cells)} fields but the header names only {len(header)}")
         else:
             yield line, {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
 
@@ -63,8 +63,8 @@ def unread(source: Source, collect: Collector, why: str) -> None:
             collect.problem(number, why)
 
 
-def _shown(value) -> str:
-    if value is None or value == "":
-        return "an empty address"
+def _not_an_address(value) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "it has no email address"
     text = str(value)
-    return repr(text if len(text) <= 80 else text[:77] + "...")
+    return f"{text if len(text) <= 80 else text[:77] + '...'!r} is not an email address"

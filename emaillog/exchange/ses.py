@@ -61,8 +61,8 @@ def write(rows: list[Row], layout: str) -> dict[str, str]:
 
 def sniff(source: Source) -> bool:
     doc = source.document
-    if isinstance(doc, dict):
-        return LISTING in doc
+    if isinstance(doc, dict) and LISTING in doc:
+        return True
     if source.first_line.startswith("{"):
         try:
             return "emailAddress" in json.loads(source.first_line)
@@ -75,7 +75,7 @@ def sniff(source: Source) -> bool:
 
 def read(source: Source, collect: Collector) -> None:
     doc = source.document
-    if isinstance(doc, dict):
+    if isinstance(doc, dict) and LISTING in doc:
         for line, item in source.array_items(LISTING):
             _one(collect, line, item, "EmailAddress", "Reason", item.get("LastUpdateTime") if isinstance(item, dict) else None)
     elif source.first_line.startswith(("{", "[")):
@@ -90,7 +90,7 @@ def read(source: Source, collect: Collector) -> None:
             rows = rows[1:]
         for line, cells in rows:
             if len(cells) != 2:
-                collect.problem(line, f"it has {len(cells)} fields, SES's layout has 2 (address,reason)")
+                collect.problem(line, f"it has {_fields(len(cells))}; SES's layout has 2 (address,reason)")
             else:
                 _one(collect, line, {"a": cells[0], "r": cells[1]}, "a", "r", None)
 
@@ -101,7 +101,11 @@ def _one(collect: Collector, line: int, item, address_key: str, reason_key: str,
         return
     word = str(item.get(reason_key) or "").strip().upper()
     if word not in IMPORT:
-        collect.problem(line, f"its reason {item.get(reason_key)!r} is not BOUNCE or COMPLAINT")
+        collect.problem(line, f"the reason {item.get(reason_key)!r} is not BOUNCE or COMPLAINT")
         return
     collect.add(line, item.get(address_key), IMPORT[word], since=since, detail=f"SES reason {word}")
 
+
+
+def _fields(n: int) -> str:
+    return f"{n} field" + ("" if n == 1 else "s")
