@@ -50,12 +50,12 @@ CSV_HEADERS = (["emailaddress", "reason"], ["email", "reason"])  # not documente
 def write(rows: list[Row], layout: str) -> dict[str, str]:
     rows = unique(rows, lambda row: row.entry.address)  # one list: one reason per address
     files = {}
-    for number, part in chunked(rows, PER_FILE):
+    for suffix, part in chunked(rows, PER_FILE):
         if layout == "jsonl":
             text = "".join(json.dumps({"emailAddress": r.entry.address, "reason": r.target}) + "\n" for r in part)
         else:
             text = csv_text(None, ([r.entry.address, r.target] for r in part))
-        files[f"ses-suppression-list{number}.{layout}"] = text
+        files[f"ses-suppression-list{suffix}.{layout}"] = text
     return files
 
 
@@ -77,35 +77,35 @@ def read(source: Source, collect: Collector) -> None:
     doc = source.document
     if isinstance(doc, dict) and LISTING in doc:
         for line, item in source.array_items(LISTING):
-            _one(collect, line, item, "EmailAddress", "Reason", item.get("LastUpdateTime") if isinstance(item, dict) else None)
+            if _is_object(collect, line, item):
+                _one(collect, line, item.get("EmailAddress"), item.get("Reason"), item.get("LastUpdateTime"))
     elif source.first_line.startswith(("{", "[")):
         for line, item in source.json_lines():
             if isinstance(item, ValueError):
                 collect.problem(line, f"it is not JSON ({item})")
-            else:
-                _one(collect, line, item, "emailAddress", "reason", None)
+            elif _is_object(collect, line, item):
+                _one(collect, line, item.get("emailAddress"), item.get("reason"), None)
     else:
         rows = source.csv_rows
         if rows and [c.strip().lower() for c in rows[0][1]] in CSV_HEADERS:
             rows = rows[1:]
         for line, cells in rows:
-            if len(cells) != 2:
-                collect.problem(line, f"it has {_fields(len(cells))}; SES's layout has 2 (address,reason)")
+            if len(cells) == 2:
+                _one(collect, line, cells[0], cells[1], None)
             else:
-                _one(collect, line, {"a": cells[0], "r": cells[1]}, "a", "r", None)
+                collect.problem(line, f"it has {len(cells)} field{'' if len(cells) == 1 else 's'}; "
+                                      "SES's layout has 2 (address,reason)")
 
 
-def _one(collect: Collector, line: int, item, address_key: str, reason_key: str, since) -> None:
+def _is_object(collect: Collector, line: int, item) -> bool:
     if not isinstance(item, dict):
         collect.problem(line, "it is not a JSON object")
-        return
-    word = str(item.get(reason_key) or "").strip().upper()
+    return isinstance(item, dict)
+
+
+def _one(collect: Collector, line: int, address, reason, since) -> None:
+    word = str(reason or "").strip().upper()
     if word not in IMPORT:
-        collect.problem(line, f"the reason {item.get(reason_key)!r} is not BOUNCE or COMPLAINT")
-        return
-    collect.add(line, item.get(address_key), IMPORT[word], since=since, detail=f"SES reason {word}")
-
-
-
-def _fields(n: int) -> str:
-    return f"{n} field" + ("" if n == 1 else "s")
+        collect.problem(line, f"the reason {reason!r} is not BOUNCE or COMPLAINT")
+    else:
+        collect.add(line, address, IMPORT[word], since=since, detail=f"SES reason {word}")
