@@ -272,3 +272,12 @@ def test_our_own_csv_from_the_cli_reads_back_unchanged(cli):
     assert [(r.address, r.scope, r.reason, r.since, r.until) for r in got.records] == [
         (s["person"], None if s["scope"] == "*" else s["scope"], s["reason"], s["since"], s["until"])
         for s in as_jsonl]
+
+
+def test_json_items_know_their_lines_in_a_long_document():
+    """Lines are counted once through the text (was once per item: 100,000
+    addresses took 46 s to read instead of 0.4 s)."""
+    many = [Entry(f"u{i}@example.com", None, "manual", SINCE) for i in range(3000)]
+    text = export_for("sendgrid", many).files["sendgrid-global-unsubscribes.json"]
+    lines = [r.line for r in read_export(text).records]
+    assert lines == list(range(3, 3003))

@@ -85,11 +85,12 @@ class Source:
         items = doc if key is None else doc[key]
         start = self._array_start(key)
         decoder, text, at, out = json.JSONDecoder(), self.text, start + 1, []
+        line, counted = 1, 0  # newlines are counted once, from where the last item began
         for item in items:
             at = _skip(text, at, " \t\r\n,")
-            _, end = decoder.raw_decode(text, at)
-            out.append((text.count("\n", 0, at) + 1, item))
-            at = end
+            line, counted = line + text.count("\n", counted, at), at
+            _, at = decoder.raw_decode(text, at)
+            out.append((line, item))
         return out
 
     def _array_start(self, key: str | None) -> int:
