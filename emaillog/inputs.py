@@ -125,19 +125,17 @@ def open_input(inp: Input) -> OpenedInput | None:
     try:
         compressed = raw.read(2) == GZIP_MAGIC
         raw.seek(0)
-        stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
         try:
-            head_bytes = stream.read(FINGERPRINT_BYTES * 4)
+            if compressed:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as head_stream:
+                    head_bytes = head_stream.read(FINGERPRINT_BYTES * 4)
+            else:
+                head_bytes = raw.read(FINGERPRINT_BYTES * 4)
         except (OSError, EOFError, zlib.error) as exc:
             raise InputProblem(inp.path, f"{inp.path}: broken gzip file ({exc})") from exc
         if b"\x00" in head_bytes:
             raise InputProblem(inp.path, f"{inp.path}: binary file, not a log (skipped)")
-        if compressed:
-            stream.close()
-            raw.seek(0)
-            stream = gzip.GzipFile(fileobj=raw, mode="rb")
-        else:
-            raw.seek(0)
+        raw.seek(0)
     except InputProblem:
         raw.close()
         raise
@@ -146,9 +144,25 @@ def open_input(inp: Input) -> OpenedInput | None:
     if not head_bytes:
         raw.close()
         return None
+    stream = _ClosingGzipFile(raw) if compressed else raw
     return OpenedInput(inp, stream, compressed, fingerprint, _decode_head(head_bytes),
                        datetime.fromtimestamp(st.st_mtime, timezone.utc),
                        device=st.st_dev, inode=st.st_ino, size=st.st_size)
+
+
+class _ClosingGzipFile(gzip.GzipFile):
+    """A GzipFile that closes the file under it too: `GzipFile(fileobj=...)`
+    leaves that file open until the garbage collector finds it."""
+
+    def __init__(self, raw):
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 class _PeekedStdin:
