@@ -18,7 +18,7 @@ from .config import Config
 from .correlate import Correlator, MessageState
 from .events import SOFT_BOUNCED, Event, Reject, Skip
 from .formats.context import ParseContext
-from .inputs import MAX_LINE, InputProblem, OpenedInput, expand, open_input, read_lines
+from .inputs import InputProblem, OpenedInput, expand, line_defect, open_input, read_lines
 from .store import Store
 from .timestamps import Clock, TimestampError
 
@@ -156,8 +156,9 @@ class Ingest:
 
     def _line(self, raw: bytes, line_no: int, parser, fmt: str, inp, opened, batch, rejects) -> None:
         self.summary.lines_read += 1
-        if len(raw) > MAX_LINE:
-            self._reject(rejects, inp, opened, line_no, fmt, f"line longer than {MAX_LINE} bytes", raw[:200])
+        defect = line_defect(raw)  # too long, or NULs left by a crash
+        if defect:
+            self._reject(rejects, inp, opened, line_no, fmt, *defect)
             return
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         source = f"{self.label}:{line_no}"

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import itertools
 import os
+import re
 import sys
 import zlib
 from dataclasses import dataclass
@@ -24,6 +25,17 @@ FINGERPRINT_BYTES = 4096
 SNIFF_LINES = 50
 # Longer lines are recorded as rejects without running any pattern on them.
 MAX_LINE = 64 * 1024
+
+# Binary or text, judged on the head of a file. A crash leaves runs of NULs
+# where unwritten blocks were (the filesystem had grown the file, the data
+# never reached the disk), and the logger then goes on appending: such runs
+# are damage in a log, not a sign of a binary file, and cost only the line
+# they are on. Outside them, a log is text: a file whose head has more than
+# BINARY_SHARE control bytes (besides tab, newline, CR, FF, VT and ESC) is
+# binary (ELF, SQLite, images and compressed data all have well over 10%).
+NUL_RUN = re.compile(rb"\x00{32,}")
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+BINARY_SHARE = 0.05
 
 
 class InputProblem(Exception):
@@ -133,7 +145,7 @@ def open_input(inp: Input) -> OpenedInput | None:
                 head_bytes = raw.read(FINGERPRINT_BYTES * 4)
         except (OSError, EOFError, zlib.error) as exc:
             raise InputProblem(inp.path, f"{inp.path}: broken gzip file ({exc})") from exc
-        if b"\x00" in head_bytes:
+        if looks_binary(head_bytes):
             raise InputProblem(inp.path, f"{inp.path}: binary file, not a log (skipped)")
         raw.seek(0)
     except InputProblem:
@@ -148,6 +160,24 @@ def open_input(inp: Input) -> OpenedInput | None:
     return OpenedInput(inp, stream, compressed, fingerprint, _decode_head(head_bytes),
                        datetime.fromtimestamp(st.st_mtime, timezone.utc),
                        device=st.st_dev, inode=st.st_ino, size=st.st_size)
+
+
+def looks_binary(head: bytes) -> bool:
+    """True when the head of a file is not text, leaving out crash NUL runs."""
+    rest = NUL_RUN.sub(b"", head)
+    return bool(rest) and len(CONTROL_BYTES.findall(rest)) > BINARY_SHARE * len(rest)
+
+
+def line_defect(raw: bytes) -> tuple[str, bytes] | None:
+    """Why a line is rejected before any parser sees it, and the text to keep
+    of it; None for a line a parser may read."""
+    if len(raw) > MAX_LINE:
+        return f"line longer than {MAX_LINE} bytes", raw[:200]
+    if b"\x00" in raw:
+        nuls = raw.count(b"\x00")
+        return (f"{nuls} NUL bytes in the line (a crash leaves these)",
+                raw.replace(b"\x00", b"").rstrip(b"\r\n")[:200])
+    return None
 
 
 class _ClosingGzipFile(gzip.GzipFile):

@@ -143,6 +143,42 @@ def test_binary_and_unknown_files_in_a_directory_are_warnings(tmp_path, lines, i
     assert not summary.failed
 
 
+@pytest.mark.parametrize("fmt", ["postfix", "auto"])
+def test_a_nul_run_near_the_top_costs_one_rejected_line(tmp_path, lines, ingest, fmt):
+    """A crash leaves a run of NULs where unwritten blocks were; the rest of
+    the file is a genuine log and is read."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines[:4]) + b"\x00" * 512 + b"\n" + b"".join(lines[4:]))
+    store, summary = ingest([log], format=fmt)
+    assert summary.problems == []
+    assert summary.lines_read == len(lines) + 1
+    assert summary.rejected == 1
+    [reject] = store.rejects()
+    assert reject["line_no"] == 5 and "512 NUL bytes" in reject["why"] and "\x00" not in reject["text"]
+    assert fingerprint(store) == one_shot(tmp_path, lines)
+
+
+def test_nuls_run_into_the_next_line_reject_that_line(tmp_path, lines, ingest):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines[:600]) + b"\x00" * 4000 + b"".join(lines[600:]))
+    store, summary = ingest([log])
+    assert summary.problems == [] and summary.rejected == 1
+    assert store.rejects()[0]["text"] == lines[600].decode().rstrip("\n")
+
+
+@pytest.mark.parametrize("data", [
+    b"\x00\x01\x02\x03" * 1000,                           # NULs scattered among other bytes
+    b"SQLite format 3\x00\x10\x00\x02\x02" + b"\x00" * 4000 + bytes(range(256)) * 4,
+    bytes(range(1, 256)) * 64,                             # no NUL at all, but not text
+])
+def test_binary_files_are_still_skipped(tmp_path, ingest, data):
+    blob = tmp_path / "blob"
+    blob.write_bytes(data)
+    _, summary = ingest([blob], format="postfix")
+    assert "binary file" in summary.problems[0]["message"]
+    assert summary.lines_read == 0
+
+
 def test_explicit_missing_file_is_an_error(tmp_path, ingest):
     _, summary = ingest([tmp_path / "nope.log"])
     assert summary.failed
