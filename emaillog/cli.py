@@ -93,7 +93,7 @@ def ingest(
     tz: Optional[str] = typer.Option(None, "--tz", help="Zone of zone-less stamps, e.g. Europe/Berlin or UTC [default: this machine's]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing unless something is wrong (for cron)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected or any file skipped."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected, or any file or directory skipped."),
     wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for another ingest of the same database to finish."),
 ):
     """Read mail logs, classify what happened, store the events.

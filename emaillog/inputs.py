@@ -75,17 +75,31 @@ def expand(paths: list[str]) -> tuple[list[Input], list[InputProblem]]:
             continue
         path = Path(raw)
         if path.is_dir():
-            try:
-                members = [p for p in sorted(path.rglob("*")) if p.is_file()]
-            except OSError as exc:
-                problems.append(InputProblem(raw, f"cannot list directory {raw}: {exc.strerror}", fatal=True))
-                continue
+            members, unlisted = _walk(path)
+            problems.extend(unlisted)
             found.extend(Input(str(p), False) for p in _oldest_first(members))
         elif path.exists():
             found.append(Input(raw, True))
         else:
             problems.append(InputProblem(raw, f"{raw}: no such file or directory", fatal=True))
     return found, problems
+
+
+def _walk(top: Path) -> tuple[list[Path], list[InputProblem]]:
+    """The files under a directory (symlinked directories not followed), and
+    a problem for each directory that could not be listed: an error for the
+    directory named on the command line, a warning for one inside it (its
+    files are missing from the run, and `--strict` fails)."""
+    problems: list[InputProblem] = []
+
+    def unlisted(exc: OSError) -> None:
+        where = exc.filename or str(top)
+        named = os.path.abspath(where) == os.path.abspath(top)
+        problems.append(InputProblem(where, f"cannot list directory {where}: {exc.strerror or exc}"
+                                            + ("" if named else " (its files were not read)"), fatal=named))
+
+    files = [Path(root, name) for root, _, names in os.walk(top, onerror=unlisted) for name in names]
+    return [p for p in sorted(files) if p.is_file()], problems
 
 
 def _oldest_first(paths: list[Path]) -> list[Path]:

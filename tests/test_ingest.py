@@ -198,6 +198,65 @@ def test_unreadable_file_is_reported(tmp_path, lines, ingest, monkeypatch):
     assert "Permission denied" in summary.problems[0]["message"]
 
 
+def deny_listing(monkeypatch, denied):
+    """Listing `denied` fails as it does for a user without read permission
+    on it. The tests run as root, whom a directory's mode does not stop, so
+    the listing call itself is made to fail."""
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.abspath(path) == os.path.abspath(denied):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+@pytest.fixture
+def tree(tmp_path, lines):
+    """logs/mail.log and logs/old/mail.log.1."""
+    (tmp_path / "logs" / "old").mkdir(parents=True)
+    (tmp_path / "logs" / "mail.log").write_bytes(b"".join(lines[:700]))
+    (tmp_path / "logs" / "old" / "mail.log.1").write_bytes(b"".join(lines[700:]))
+    return tmp_path / "logs"
+
+
+def test_an_unreadable_subdirectory_is_a_warning_that_names_it(tree, ingest, monkeypatch):
+    deny_listing(monkeypatch, tree / "old")
+    _, summary = ingest([tree])
+    assert summary.files_read == 1
+    [problem] = summary.problems
+    assert str(tree / "old") in problem["message"] and "Permission denied" in problem["message"]
+    assert not problem["fatal"]
+
+
+def test_an_unreadable_directory_named_on_the_command_line_is_an_error(tree, ingest, monkeypatch):
+    deny_listing(monkeypatch, tree)
+    _, summary = ingest([tree])
+    assert summary.failed and summary.files_read == 0
+    assert str(tree) in summary.problems[0]["message"]
+
+
+def test_strict_fails_on_an_unreadable_subdirectory(tree, tmp_path, monkeypatch, capsys):
+    from test_bad_environments import run_main
+    deny_listing(monkeypatch, tree / "old")
+    code, _, err = run_main(monkeypatch, capsys, "--db", tmp_path / "s.db", "ingest", "-q", tree)
+    assert code == 0 and "warning" in err and str(tree / "old") in err
+    code, _, err = run_main(monkeypatch, capsys, "--db", tmp_path / "s.db", "ingest", "-q", "--strict", tree)
+    assert code == 1 and str(tree / "old") in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lists every directory whatever its mode "
+                                              "(the monkeypatched tests above cover this as root)")
+def test_a_directory_without_read_permission_is_named(tree, ingest):
+    (tree / "old").chmod(0)
+    try:
+        _, summary = ingest([tree])
+    finally:
+        (tree / "old").chmod(0o755)
+    assert str(tree / "old") in summary.problems[0]["message"]
+
+
 def test_invalid_utf8_and_huge_lines(tmp_path, lines, ingest):
     log = tmp_path / "mail.log"
     bad = [line.replace(b"example", b"ex\xff\xfeample") for line in lines[:40]]
