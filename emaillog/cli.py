@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+SQLITE_MAX_INT = 2**63 - 1  # the largest LIMIT SQLite takes
 
 
 class Fatal(Exception):
@@ -73,6 +74,15 @@ def main_options(
     ctx.obj = Globals(db, config)
 
 
+def _count(value: Optional[int], option: str, *, least: Optional[int] = None) -> Optional[int]:
+    """A count option (`--limit`, `--top`) SQLite can take, or a usage error."""
+    if value is not None and least is not None and value < least:
+        raise Fatal(f"{option} must be at least {least}", EXIT_USAGE)
+    if value is not None and value > SQLITE_MAX_INT:
+        raise Fatal(f"{option} is too large (at most {SQLITE_MAX_INT})", EXIT_USAGE)
+    return value
+
+
 def _when(text: Optional[str], tz_name: Optional[str] = None):
     """A user-given time to an ISO string in UTC, or None."""
     if text is None:
@@ -105,11 +115,13 @@ def ingest(
     from . import formats
     from .ingest import Ingest, Options
     from .lock import IngestLock
-    from .timestamps import zone
+    from .timestamps import YEARS, zone
 
     g: Globals = ctx.obj
     if format != "auto" and format not in formats.FORMATS:
         raise Fatal(f"unknown format {format!r}; known: auto, {', '.join(formats.FORMATS)}", EXIT_USAGE)
+    if year is not None and year not in YEARS:
+        raise Fatal(f"--year takes a year of four digits, such as 2026 (not {year})", EXIT_USAGE)
     options = Options(format=format, year=year, tz=zone(tz))
     config = g.config()
     show_progress = not quiet and not json_out and sys.stderr.isatty()
@@ -168,9 +180,9 @@ def events(
     for t in type_ or []:
         if t not in EVENT_TYPES:
             raise Fatal(f"unknown event type {t!r}; known: {', '.join(EVENT_TYPES)}", EXIT_USAGE)
+    since, until, limit = _when(since), _when(until), _count(limit, "--limit")
     store = ctx.obj.store()
-    rows = store.events(person=person, campaign=campaign, types=type_, since=_when(since),
-                        until=_when(until), limit=limit)
+    rows = store.events(person=person, campaign=campaign, types=type_, since=since, until=until, limit=limit)
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         from .reports import events_table
@@ -303,7 +315,7 @@ def stats(
     until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
     at: Optional[str] = typer.Option(None, "--at", help="Judge retries given up at this time [default: now]."),
     by: Bucket = typer.Option(Bucket.auto, "--by", help="Activity per day or hour; auto: per hour when it all fits in two days."),
-    top: int = typer.Option(10, "--top", min=1, help="How many bounce reasons and domains to list."),
+    top: int = typer.Option(10, "--top", help="How many bounce reasons and domains to list (at least 1)."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table, json, jsonl or csv (jsonl and csv: one row per campaign)."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
@@ -315,7 +327,8 @@ def stats(
     from .stats import CSV_COLUMNS, Filters, campaign_stats
     g: Globals = ctx.obj
     filters = Filters(campaign=campaign, since=_when(since), until=_when(until))
-    result = campaign_stats(g.store(), g.config(), _at(at), filters, top=top, bucket=by.value)
+    at_iso, top = _at(at), _count(top, "--top", least=1)
+    result = campaign_stats(g.store(), g.config(), at_iso, filters, top=top, bucket=by.value)
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         from .stats_tables import stats_view
@@ -446,7 +459,7 @@ def rejects(
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Lines that looked relevant but could not be parsed, with file and line."""
-    rows = ctx.obj.store().rejects(limit)
+    rows = ctx.obj.store().rejects(_count(limit, "--limit"))
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         if not rows:
