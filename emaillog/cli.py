@@ -522,6 +522,7 @@ def main() -> None:
     import sqlite3
 
     from .config import ConfigError
+    from .file_safety import UnsafeFile
     from .lock import LockTimeout
     from .store import StoreError
     from .timestamps import TimestampError
@@ -532,7 +533,7 @@ def main() -> None:
         _fail(str(exc), exc.code)
     except LockTimeout as exc:
         _fail(str(exc), EXIT_LOCKED)
-    except (StoreError, ConfigError) as exc:
+    except (StoreError, ConfigError, UnsafeFile) as exc:
         _fail(str(exc), EXIT_FAIL)
     except TimestampError as exc:
         _fail(str(exc), EXIT_USAGE)

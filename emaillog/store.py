@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # imported when needed: a cron run with nothing new stays qui
 
 
 from .events import JSON_FIELDS, SOFT_BOUNCED, Event
+from .file_safety import refuse_unsafe
 
 EVENT_COLUMNS = (
     "ts", "type", "person", "campaign", "email", "message_id", "queue_id",
@@ -128,6 +129,7 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, create: bool = True):
         self.path = Path(path)
         self._db = None
+        refuse_unsafe(self.path, sqlite=True)  # a file others could write decides nothing
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no database at {self.path}: run `emaillog ingest` first, or pass --db")
