@@ -1,6 +1,6 @@
 """The command line. Thin commands; the only place that prints errors and
 picks exit codes (0 ok, 1 not sendable or runtime error, 2 usage error,
-75 another ingest holds the lock)."""
+3 `check` cannot answer, 75 another ingest holds the lock)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ app = typer.Typer(
          "bounces, suppression and retries. Data lives in one SQLite file.",
 )
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CANNOT_ANSWER, EXIT_LOCKED = 0, 1, 2, 3, 75
 SQLITE_MAX_INT = 2**63 - 1  # the largest LIMIT SQLite takes
 
 
@@ -30,6 +30,15 @@ class Fatal(Exception):
     def __init__(self, message: str, code: int = EXIT_FAIL):
         super().__init__(message)
         self.code = code
+
+
+class CannotAnswer(Exception):
+    """`check` could not read the state (its cause says why): exit 3, never
+    1, so that a sending script tells "do not send" from "could not ask"."""
+
+    def __init__(self, address: str):
+        super().__init__(address)
+        self.address = address
 
 
 class ListFormat(str, Enum):
@@ -372,7 +381,12 @@ def check(
     at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document."),
 ):
-    """May this campaign mail this person now? Exit 0 yes, 1 no (and says why)."""
+    """May this campaign mail this person now? Exit 0 yes, 1 no (and says why).
+
+    Exit 3 when it cannot answer (no database, or one that is unreadable,
+    damaged, locked or unsafe, or a bad config): a sending script should
+    then not send, and tell someone. Exit 2 for a usage error.
+    """
     from .events import person_of
     from .reports import local_time, safe
     from .state import StateQueries
@@ -381,7 +395,10 @@ def check(
     if not address or "@" not in address:
         raise Fatal(f"{email!r} is not an email address", EXIT_USAGE)
     at_iso = _at(at)
-    blocks = StateQueries(g.store(), g.config()).check(address, campaign, at_iso)
+    try:
+        blocks = StateQueries(g.store(), g.config()).check(address, campaign, at_iso)
+    except Exception as exc:  # noqa: BLE001 - whatever it was, there is no answer
+        raise CannotAnswer(address) from exc
     if json_out:
         from .output import write_json
         write_json({"person": address, "campaign": campaign, "at": at_iso, "sendable": not blocks,
@@ -519,6 +536,19 @@ def classify(
 
 def main() -> None:
     """Run the app; turn known failures into one sentence and an exit code."""
+    try:
+        app()  # click itself reports usage errors (exit 2) and --help
+    except KeyboardInterrupt:
+        _fail("interrupted; everything up to the last committed batch is stored", 130)
+    except CannotAnswer as exc:
+        message, _ = _explain(exc.__cause__)
+        _fail(f"cannot tell whether {exc.address} may be mailed: {message}", EXIT_CANNOT_ANSWER)
+    except Exception as exc:  # noqa: BLE001 - never a traceback for users
+        _fail(*_explain(exc))
+
+
+def _explain(exc: Exception) -> tuple[str, int]:
+    """A failure as one sentence and its exit code."""
     import sqlite3
 
     from .config import ConfigError
@@ -527,31 +557,26 @@ def main() -> None:
     from .store import StoreError
     from .timestamps import TimestampError
 
-    try:
-        app()  # click itself reports usage errors (exit 2) and --help
-    except Fatal as exc:
-        _fail(str(exc), exc.code)
-    except LockTimeout as exc:
-        _fail(str(exc), EXIT_LOCKED)
-    except (StoreError, ConfigError, UnsafeFile) as exc:
-        _fail(str(exc), EXIT_FAIL)
-    except TimestampError as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except sqlite3.OperationalError as exc:
+    if isinstance(exc, Fatal):
+        return str(exc), exc.code
+    if isinstance(exc, LockTimeout):
+        return str(exc), EXIT_LOCKED
+    if isinstance(exc, (StoreError, ConfigError, UnsafeFile)):
+        return str(exc), EXIT_FAIL
+    if isinstance(exc, TimestampError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, sqlite3.OperationalError):
         text = str(exc)
         hint = (" (is the disk full or read-only?)" if any(w in text for w in ("disk", "readonly", "read-only"))
                 else "")
-        _fail(f"database error: {exc}{hint}", EXIT_FAIL)
-    except sqlite3.DatabaseError as exc:
-        _fail(f"database error: {exc}; the database file may be damaged", EXIT_FAIL)
-    except KeyboardInterrupt:
-        _fail("interrupted; everything up to the last committed batch is stored", 130)
-    except OSError as exc:
-        _fail(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_FAIL)
-    except Exception as exc:  # noqa: BLE001 - never a traceback for users
-        if os.environ.get("EMAILLOG_DEBUG"):
-            raise
-        _fail(f"internal error: {exc!r} (run with EMAILLOG_DEBUG=1 for details, and please report it)", EXIT_FAIL)
+        return f"database error: {exc}{hint}", EXIT_FAIL
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"database error: {exc}; the database file may be damaged", EXIT_FAIL
+    if isinstance(exc, OSError):
+        return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_FAIL
+    if os.environ.get("EMAILLOG_DEBUG"):
+        raise exc
+    return f"internal error: {exc!r} (run with EMAILLOG_DEBUG=1 for details, and please report it)", EXIT_FAIL
 
 
 def _fail(message: str, code: int) -> None:
