@@ -13,6 +13,8 @@ from typing import Optional
 
 import typer
 
+from .cli_help import ReadableHelpCommand
+
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -103,13 +105,13 @@ def _when(text: Optional[str], tz_name: Optional[str] = None):
 
 # -- ingest -----------------------------------------------------------------
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def ingest(
     ctx: typer.Context,
     paths: list[str] = typer.Argument(..., metavar="PATH...", help="Log files, directories (read recursively) or - for standard input. Plain or gzip."),
-    format: str = typer.Option("auto", "--format", "-f", help="Input format, or auto to detect it per file (see `emaillog formats`)."),
-    year: Optional[int] = typer.Option(None, "--year", help="Year of year-less syslog stamps [default: from each file's modification time]."),
-    tz: Optional[str] = typer.Option(None, "--tz", help="Zone of zone-less stamps, e.g. Europe/Berlin or UTC [default: this machine's]."),
+    format: str = typer.Option("auto", "--format", "-f", metavar="FORMAT", help="Input format, or auto to detect it per file (see `emaillog formats`)."),
+    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", help="Year of year-less syslog stamps [default: from each file's modification time]."),
+    tz: Optional[str] = typer.Option(None, "--tz", metavar="ZONE", help="Zone of zone-less stamps, e.g. Europe/Berlin or UTC [default: this machine's]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing unless something is wrong (for cron)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected, or any file or directory skipped."),
@@ -172,16 +174,16 @@ EVENT_COLUMNS = [
 ]
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def events(
     ctx: typer.Context,
-    person: Optional[str] = typer.Option(None, "--person", help="Only this address (case-insensitive)."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
-    type_: Optional[list[str]] = typer.Option(None, "--type", help="Only these event types (repeatable): sent, delivered, hard_bounced, soft_bounced, opened, clicked, unsubscribed, complained."),
-    since: Optional[str] = typer.Option(None, "--since", help="From this time on (ISO 8601, or -2d)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Before this time."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many events."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address (case-insensitive)."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only this campaign."),
+    type_: Optional[list[str]] = typer.Option(None, "--type", metavar="TYPE", help="Only these event types (repeatable): sent, delivered, hard_bounced, soft_bounced, opened, clicked, unsubscribed, complained."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="From this time on (ISO 8601, or -2d)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Before this time."),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", help="At most this many events."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """The raw event stream, oldest first, with filters."""
@@ -202,11 +204,11 @@ def events(
         write_rows(rows, fmt.value, EVENT_COLUMNS)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def person(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The person's address (case-insensitive)."),
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate status at this time [default: now]."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The person's address (case-insensitive)."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate status at this time [default: now]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document."),
 ):
     """A person's status (suppressed? pending retries?) and activity log, newest first."""
@@ -252,14 +254,14 @@ def _at(text: Optional[str]) -> str:
     return _when(text) if text else iso(datetime.now(timezone.utc))
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def suppressed(
     ctx: typer.Context,
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only suppressions that stop this campaign (all-campaign ones included)."),
-    reason: Optional[str] = typer.Option(None, "--reason", help="Only this reason: hard_bounce, spam_block, unsubscribed, complained, manual."),
-    person: Optional[str] = typer.Option(None, "--person", help="Only this address."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate at this time [default: now]."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only suppressions that stop this campaign (all-campaign ones included)."),
+    reason: Optional[str] = typer.Option(None, "--reason", metavar="REASON", help="Only this reason: hard_bounce, spam_block, unsubscribed, complained, manual."),
+    person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Who must not be mailed now (or --at), with scope, reason, since and until."""
@@ -282,13 +284,13 @@ def suppressed(
                columns(Suppression), wrapper={"at": at_iso})
 
 
-@app.command("retries")
+@app.command("retries", cls=ReadableHelpCommand)
 def list_retries(
     ctx: typer.Context,
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate at this time [default: now]."),
     include_given_up: bool = typer.Option(False, "--include-given-up", help="Also list sends whose retry window closed undelivered."),
-    person: Optional[str] = typer.Option(None, "--person", help="Only this address."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Soft-bounced sends still being retried, soonest window close first."""
@@ -316,16 +318,16 @@ class Bucket(str, Enum):
     hour = "hour"
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def stats(
     ctx: typer.Context,
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
-    since: Optional[str] = typer.Option(None, "--since", help="Events from this time on (ISO 8601, or -7d)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
-    at: Optional[str] = typer.Option(None, "--at", help="Judge retries given up at this time [default: now]."),
-    by: Bucket = typer.Option(Bucket.auto, "--by", help="Activity per day or hour; auto: per hour when it all fits in two days."),
-    top: int = typer.Option(10, "--top", help="How many bounce reasons and domains to list (at least 1)."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table, json, jsonl or csv (jsonl and csv: one row per campaign)."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only this campaign."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Events from this time on (ISO 8601, or -7d)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Events before this time."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Judge retries given up at this time [default: now]."),
+    by: Bucket = typer.Option(Bucket.auto, "--by", metavar="PERIOD", help="Activity per day, hour, or auto: per hour when it all fits in two days."),
+    top: int = typer.Option(10, "--top", metavar="N", help="How many bounce reasons and domains to list (at least 1)."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv (jsonl and csv: one row per campaign)."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Per-campaign funnel and rates: sent, delivered, bounces by class, opens, clicks, unsubscribes.
@@ -351,15 +353,15 @@ def stats(
         write_rows(result.campaigns, fmt.value, list(CSV_COLUMNS))
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def report(
     ctx: typer.Context,
     html: Path = typer.Option(..., "--html", metavar="FILE", help="Where to write the report (one self-contained HTML file)."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
-    since: Optional[str] = typer.Option(None, "--since", help="Events from this time on (ISO 8601, or -30d)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
-    at: Optional[str] = typer.Option(None, "--at", help="Suppressions and retries as of this time [default: now]."),
-    title: str = typer.Option("Email activity report", "--title", help="The report's heading."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only this campaign."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Events from this time on (ISO 8601, or -30d)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Events before this time."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Suppressions and retries as of this time [default: now]."),
+    title: str = typer.Option("Email activity report", "--title", metavar="TEXT", help="The report's heading."),
 ):
     """Write an HTML report: funnel, daily chart, bounce reasons, suppressions.
 
@@ -373,12 +375,12 @@ def report(
     print(f"wrote {html} ({size // 1024 + 1} KB)")
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def check(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The address to be mailed."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="The campaign that wants to mail (spam blocks are per campaign)."),
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The address to be mailed."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="The campaign that wants to mail (spam blocks are per campaign)."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate at this time [default: now]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document."),
 ):
     """May this campaign mail this person now? Exit 0 yes, 1 no (and says why).
@@ -445,34 +447,34 @@ def _operator_event(ctx, kind: str, email: str, campaign, note, until=None) -> N
     print(f"recorded event {event_id}: {kind} {address} for {scope}")
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def suppress(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The address not to mail."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only for this campaign [default: every campaign]."),
-    until: Optional[str] = typer.Option(None, "--until", help="When it ends (ISO 8601 or +30d) [default: until released]."),
-    note: str = typer.Option(..., "--note", help="Why (kept with the record)."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The address not to mail."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only for this campaign [default: every campaign]."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="When it ends (ISO 8601 or +30d) [default: until released]."),
+    note: str = typer.Option(..., "--note", metavar="TEXT", help="Why (kept with the record)."),
 ):
     """Suppress a person by hand; recorded as an event with who and why."""
     _operator_event(ctx, "manual_suppressed", email, campaign, note, until)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def release(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The address to release."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only lift suppressions for this campaign [default: all]."),
-    note: str = typer.Option(..., "--note", help="Why (kept with the record)."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The address to release."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only lift suppressions for this campaign [default: all]."),
+    note: str = typer.Option(..., "--note", metavar="TEXT", help="Why (kept with the record)."),
 ):
     """Lift a person's suppressions (hard bounce, unsubscribe, manual): recorded, audited."""
     _operator_event(ctx, "released", email, campaign, note)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def rejects(
     ctx: typer.Context,
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", help="At most this many."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Lines that looked relevant but could not be parsed, with file and line."""
@@ -489,7 +491,7 @@ def rejects(
         write_rows(rows, fmt.value, ["file", "line_no", "why", "text", "format", "seen_at"])
 
 
-@app.command("formats")
+@app.command("formats", cls=ReadableHelpCommand)
 def list_formats(json_out: bool = typer.Option(False, "--json", help="One JSON document.")):
     """The supported input formats (with a sample line each on a wide terminal, and in --json)."""
     from . import formats
@@ -510,9 +512,9 @@ def list_formats(json_out: bool = typer.Option(False, "--json", help="One JSON d
     con.print(table)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def classify(
-    replies: Optional[list[str]] = typer.Argument(None, metavar="[REPLY]...", help="SMTP replies or diagnostics; read from standard input (one per line) when none is given."),
+    replies: Optional[list[str]] = typer.Argument(None, metavar="REPLY...", help="SMTP replies or diagnostics; read from standard input (one per line) when none is given."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per reply, one per line."),
 ):
     """Show how a bounce reply is classified, and which rule decided."""
