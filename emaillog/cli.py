@@ -70,6 +70,9 @@ class Globals:
 
 
 def _console(stderr: bool = False):
+    """Tables print with crop=False: one wider than the terminal (an address
+    longer than the room left) is printed whole for the terminal to wrap,
+    not cut at its edge."""
     from rich.console import Console
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
@@ -198,7 +201,7 @@ def events(
     if fmt is ListFormat.table:
         from .reports import events_table
         con = _console()
-        con.print(events_table(rows, title=f"{len(rows)} event(s)", width=con.width))
+        con.print(events_table(rows, title=f"{len(rows)} event(s)", width=con.width), crop=False)
     else:
         from .output import write_rows
         write_rows(rows, fmt.value, EVENT_COLUMNS)
@@ -237,7 +240,7 @@ def person(
         con.print(f"No events for {safe(address)}.", markup=False)
         return
     con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False,
-                           width=con.width))
+                           width=con.width), crop=False)
     from .charts import activity_chart
     from .stats import Filters, activity
     bucket, items = activity(store.conn, Filters(until=at_iso if at else None), "auto", person=address)
@@ -277,7 +280,8 @@ def suppressed(
     if fmt is ListFormat.table:
         from .reports import suppressions_table
         con = _console()
-        con.print(suppressions_table(items, title=f"{len(items)} suppression(s) at {at_iso}", width=con.width))
+        con.print(suppressions_table(items, title=f"{len(items)} suppression(s) at {at_iso}", width=con.width),
+                  crop=False)
         return
     from .output import write_rows
     write_rows([s.to_json() for s in items], fmt.value,
@@ -305,7 +309,7 @@ def list_retries(
         from .reports import retries_table
         con = _console()
         con.print(retries_table(items, title=f"{len(items)} retr{'y' if len(items) == 1 else 'ies'} at {at_iso}",
-                                width=con.width))
+                                width=con.width), crop=False)
         return
     from .output import write_rows
     write_rows([r.to_json() for r in items], fmt.value,
@@ -342,9 +346,11 @@ def stats(
     result = campaign_stats(g.store(), g.config(), at_iso, filters, top=top, bucket=by.value)
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
+        from .fitted_table import FittedTable
         from .stats_tables import stats_view
         con = _console()
-        con.print(stats_view(result, con.width))
+        for part in stats_view(result, con.width).renderables:  # the chart is cut at the edge, as before
+            con.print(part, crop=not isinstance(part, FittedTable))
     elif fmt is ListFormat.json:
         from .output import write_json
         write_json(result.to_json())
