@@ -1,6 +1,6 @@
 """The command line. Thin commands; the only place that prints errors and
 picks exit codes (0 ok, 1 not sendable or runtime error, 2 usage error,
-75 another ingest holds the lock)."""
+3 `check` cannot answer, 75 another ingest holds the lock)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Optional
 
 import typer
 
+from .cli_help import ReadableHelpCommand
+
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -20,7 +22,8 @@ app = typer.Typer(
          "bounces, suppression and retries. Data lives in one SQLite file.",
 )
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CANNOT_ANSWER, EXIT_LOCKED = 0, 1, 2, 3, 75
+SQLITE_MAX_INT = 2**63 - 1  # the largest LIMIT SQLite takes
 
 
 class Fatal(Exception):
@@ -29,6 +32,15 @@ class Fatal(Exception):
     def __init__(self, message: str, code: int = EXIT_FAIL):
         super().__init__(message)
         self.code = code
+
+
+class CannotAnswer(Exception):
+    """`check` could not read the state (its cause says why): exit 3, never
+    1, so that a sending script tells "do not send" from "could not ask"."""
+
+    def __init__(self, address: str):
+        super().__init__(address)
+        self.address = address
 
 
 class ListFormat(str, Enum):
@@ -60,6 +72,9 @@ class Globals:
 
 
 def _console(stderr: bool = False):
+    """Tables print with crop=False: one wider than the terminal (an address
+    longer than the room left) is printed whole for the terminal to wrap,
+    not cut at its edge."""
     from rich.console import Console
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
@@ -75,6 +90,15 @@ def main_options(
     ctx.obj = Globals(db, config)
 
 
+def _count(value: Optional[int], option: str, *, least: Optional[int] = None) -> Optional[int]:
+    """A count option (`--limit`, `--top`) SQLite can take, or a usage error."""
+    if value is not None and least is not None and value < least:
+        raise Fatal(f"{option} must be at least {least}", EXIT_USAGE)
+    if value is not None and value > SQLITE_MAX_INT:
+        raise Fatal(f"{option} is too large (at most {SQLITE_MAX_INT})", EXIT_USAGE)
+    return value
+
+
 def _when(text: Optional[str], tz_name: Optional[str] = None):
     """A user-given time to an ISO string in UTC, or None."""
     if text is None:
@@ -86,16 +110,16 @@ def _when(text: Optional[str], tz_name: Optional[str] = None):
 
 # -- ingest -----------------------------------------------------------------
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def ingest(
     ctx: typer.Context,
     paths: list[str] = typer.Argument(..., metavar="PATH...", help="Log files, directories (read recursively) or - for standard input. Plain or gzip."),
-    format: str = typer.Option("auto", "--format", "-f", help="Input format, or auto to detect it per file (see `emaillog formats`)."),
-    year: Optional[int] = typer.Option(None, "--year", help="Year of year-less syslog stamps [default: from each file's modification time]."),
-    tz: Optional[str] = typer.Option(None, "--tz", help="Zone of zone-less stamps, e.g. Europe/Berlin or UTC [default: this machine's]."),
+    format: str = typer.Option("auto", "--format", "-f", metavar="FORMAT", help="Input format, or auto to detect it per file (see `emaillog formats`)."),
+    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", help="Year of year-less syslog stamps [default: from each file's modification time]."),
+    tz: Optional[str] = typer.Option(None, "--tz", metavar="ZONE", help="Zone of zone-less stamps, e.g. Europe/Berlin or UTC [default: this machine's]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing unless something is wrong (for cron)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected or any file skipped."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected, or any file or directory skipped."),
     wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for another ingest of the same database to finish."),
 ):
     """Read mail logs, classify what happened, store the events.
@@ -107,11 +131,13 @@ def ingest(
     from . import formats
     from .ingest import Ingest, Options
     from .lock import IngestLock
-    from .timestamps import zone
+    from .timestamps import YEARS, zone
 
     g: Globals = ctx.obj
     if format != "auto" and format not in formats.FORMATS:
         raise Fatal(f"unknown format {format!r}; known: auto, {', '.join(formats.FORMATS)}", EXIT_USAGE)
+    if year is not None and year not in YEARS:
+        raise Fatal(f"--year takes a year of four digits, such as 2026 (not {year})", EXIT_USAGE)
     options = Options(format=format, year=year, tz=zone(tz))
     config = g.config()
     show_progress = not quiet and not json_out and sys.stderr.isatty()
@@ -153,16 +179,16 @@ EVENT_COLUMNS = [
 ]
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def events(
     ctx: typer.Context,
-    person: Optional[str] = typer.Option(None, "--person", help="Only this address (case-insensitive)."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
-    type_: Optional[list[str]] = typer.Option(None, "--type", help="Only these event types (repeatable): sent, delivered, hard_bounced, soft_bounced, opened, clicked, unsubscribed, complained."),
-    since: Optional[str] = typer.Option(None, "--since", help="From this time on (ISO 8601, or -2d)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Before this time."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many events [default: a screenful in a table, all otherwise]."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address (case-insensitive)."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only this campaign."),
+    type_: Optional[list[str]] = typer.Option(None, "--type", metavar="TYPE", help="Only these event types (repeatable): sent, delivered, hard_bounced, soft_bounced, opened, clicked, unsubscribed, complained."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="From this time on (ISO 8601, or -2d)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Before this time."),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", help="At most this many events [default: a screenful in a table, all otherwise]."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """The raw event stream, oldest first, with filters."""
@@ -170,8 +196,9 @@ def events(
     for t in type_ or []:
         if t not in EVENT_TYPES:
             raise Fatal(f"unknown event type {t!r}; known: {', '.join(EVENT_TYPES)}", EXIT_USAGE)
+    since, until, limit = _when(since), _when(until), _count(limit, "--limit")
     store = ctx.obj.store()
-    filters = dict(person=person, campaign=campaign, types=type_, since=_when(since), until=_when(until))
+    filters = dict(person=person, campaign=campaign, types=type_, since=since, until=until)
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
         from .reports import events_table
@@ -179,7 +206,8 @@ def events(
         shown = limit or _screenful(con)
         rows = list(store.reader.events(**filters, limit=shown))
         total = len(rows) if len(rows) < shown else store.reader.count(**filters)
-        con.print(events_table(rows, title=f"{_counted(len(rows), total, 'event(s)')}", width=con.width))
+        con.print(events_table(rows, title=f"{_counted(len(rows), total, 'event(s)')}", width=con.width),
+                  crop=False)
         _more(con, len(rows), total if limit is None else len(rows), "events")
     else:
         from .output import write_rows
@@ -204,11 +232,11 @@ def _more(con, shown: int, total: int, command: str) -> None:
                   f"(emaillog {command} --format csv > {command}.csv)", markup=False, highlight=False)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def person(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The person's address (case-insensitive)."),
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate status at this time [default: now]."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The person's address (case-insensitive)."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate status at this time [default: now]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document."),
 ):
     """A person's status (suppressed? pending retries?) and activity log, newest first."""
@@ -237,7 +265,7 @@ def person(
         con.print(f"No events for {safe(address)}.", markup=False)
         return
     con.print(events_table(rows, title=f"{address}: {len(rows)} event(s), newest first", show_person=False,
-                           width=con.width))
+                           width=con.width), crop=False)
     from .charts import activity_chart
     from .stats import Filters, activity
     bucket, items = activity(store, Filters(until=at_iso if at else None), "auto", person=address)
@@ -254,14 +282,14 @@ def _at(text: Optional[str]) -> str:
     return _when(text) if text else iso(datetime.now(timezone.utc))
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def suppressed(
     ctx: typer.Context,
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only suppressions that stop this campaign (all-campaign ones included)."),
-    reason: Optional[str] = typer.Option(None, "--reason", help="Only this reason: hard_bounce, spam_block, unsubscribed, complained, manual."),
-    person: Optional[str] = typer.Option(None, "--person", help="Only this address."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate at this time [default: now]."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only suppressions that stop this campaign (all-campaign ones included)."),
+    reason: Optional[str] = typer.Option(None, "--reason", metavar="REASON", help="Only this reason: hard_bounce, spam_block, unsubscribed, complained, manual."),
+    person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Who must not be mailed now (or --at), with scope, reason, since and until."""
@@ -279,7 +307,7 @@ def suppressed(
         con = _console()
         shown = items[:_screenful(con)]
         con.print(suppressions_table(shown, title=f"{_counted(len(shown), len(items), 'suppression(s)')} at {at_iso}",
-                                     width=con.width))
+                                     width=con.width), crop=False)
         _more(con, len(shown), len(items), "suppressed")
         return
     from .output import write_rows
@@ -287,13 +315,13 @@ def suppressed(
                columns(Suppression), wrapper={"at": at_iso})
 
 
-@app.command("retries")
+@app.command("retries", cls=ReadableHelpCommand)
 def list_retries(
     ctx: typer.Context,
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate at this time [default: now]."),
     include_given_up: bool = typer.Option(False, "--include-given-up", help="Also list sends whose retry window closed undelivered."),
-    person: Optional[str] = typer.Option(None, "--person", help="Only this address."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Soft-bounced sends still being retried, soonest window close first."""
@@ -309,7 +337,8 @@ def list_retries(
         con = _console()
         shown = items[:_screenful(con)]
         noun = "retry" if len(items) == 1 else "retries"
-        con.print(retries_table(shown, title=f"{_counted(len(shown), len(items), noun)} at {at_iso}", width=con.width))
+        con.print(retries_table(shown, title=f"{_counted(len(shown), len(items), noun)} at {at_iso}", width=con.width),
+                  crop=False)
         _more(con, len(shown), len(items), "retries")
         return
     from .output import write_rows
@@ -323,16 +352,16 @@ class Bucket(str, Enum):
     hour = "hour"
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def stats(
     ctx: typer.Context,
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
-    since: Optional[str] = typer.Option(None, "--since", help="Events from this time on (ISO 8601, or -7d)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
-    at: Optional[str] = typer.Option(None, "--at", help="Judge retries given up at this time [default: now]."),
-    by: Bucket = typer.Option(Bucket.auto, "--by", help="Activity per day or hour; auto: per hour when it all fits in two days."),
-    top: int = typer.Option(10, "--top", min=1, help="How many bounce reasons and domains to list."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="table, json, jsonl or csv (jsonl and csv: one row per campaign)."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only this campaign."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Events from this time on (ISO 8601, or -7d)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Events before this time."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Judge retries given up at this time [default: now]."),
+    by: Bucket = typer.Option(Bucket.auto, "--by", metavar="PERIOD", help="Activity per day, hour, or auto: per hour when it all fits in two days."),
+    top: int = typer.Option(10, "--top", metavar="N", help="How many bounce reasons and domains to list (at least 1)."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv (jsonl and csv: one row per campaign)."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Per-campaign funnel and rates: sent, delivered, bounces by class, opens, clicks, unsubscribes.
@@ -343,12 +372,15 @@ def stats(
     from .stats import CSV_COLUMNS, Filters, campaign_stats
     g: Globals = ctx.obj
     filters = Filters(campaign=campaign, since=_when(since), until=_when(until))
-    result = campaign_stats(g.store(), g.config(), _at(at), filters, top=top, bucket=by.value)
+    at_iso, top = _at(at), _count(top, "--top", least=1)
+    result = campaign_stats(g.store(), g.config(), at_iso, filters, top=top, bucket=by.value)
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
+        from .fitted_table import FittedTable
         from .stats_tables import stats_view
         con = _console()
-        con.print(stats_view(result, con.width))
+        for part in stats_view(result, con.width).renderables:  # the chart is cut at the edge, as before
+            con.print(part, crop=not isinstance(part, FittedTable))
     elif fmt is ListFormat.json:
         from .output import write_json
         write_json(result.to_json())
@@ -357,15 +389,15 @@ def stats(
         write_rows(result.campaigns, fmt.value, list(CSV_COLUMNS))
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def report(
     ctx: typer.Context,
     html: Path = typer.Option(..., "--html", metavar="FILE", help="Where to write the report (one self-contained HTML file)."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only this campaign."),
-    since: Optional[str] = typer.Option(None, "--since", help="Events from this time on (ISO 8601, or -30d)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Events before this time."),
-    at: Optional[str] = typer.Option(None, "--at", help="Suppressions and retries as of this time [default: now]."),
-    title: str = typer.Option("Email activity report", "--title", help="The report's heading."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only this campaign."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="TIME", help="Events from this time on (ISO 8601, or -30d)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="Events before this time."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Suppressions and retries as of this time [default: now]."),
+    title: str = typer.Option("Email activity report", "--title", metavar="TEXT", help="The report's heading."),
 ):
     """Write an HTML report: funnel, daily chart, bounce reasons, suppressions.
 
@@ -379,15 +411,20 @@ def report(
     print(f"wrote {html} ({size // 1024 + 1} KB)")
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def check(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The address to be mailed."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="The campaign that wants to mail (spam blocks are per campaign)."),
-    at: Optional[str] = typer.Option(None, "--at", help="Evaluate at this time [default: now]."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The address to be mailed."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="The campaign that wants to mail (spam blocks are per campaign)."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate at this time [default: now]."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document."),
 ):
-    """May this campaign mail this person now? Exit 0 yes, 1 no (and says why)."""
+    """May this campaign mail this person now? Exit 0 yes, 1 no (and says why).
+
+    Exit 3 when it cannot answer (no database, or one that is unreadable,
+    damaged, locked or unsafe, or a bad config): a sending script should
+    then not send, and tell someone. Exit 2 for a usage error.
+    """
     from .events import person_of
     from .reports import local_time, safe
     from .state import StateQueries
@@ -396,7 +433,10 @@ def check(
     if not address or "@" not in address:
         raise Fatal(f"{email!r} is not an email address", EXIT_USAGE)
     at_iso = _at(at)
-    blocks = StateQueries(g.store(), g.config()).check(address, campaign, at_iso)
+    try:
+        blocks = StateQueries(g.store(), g.config()).check(address, campaign, at_iso)
+    except Exception as exc:  # noqa: BLE001 - whatever it was, there is no answer
+        raise CannotAnswer(address) from exc
     if json_out:
         from .output import write_json
         write_json({"person": address, "campaign": campaign, "at": at_iso, "sendable": not blocks,
@@ -443,37 +483,38 @@ def _operator_event(ctx, kind: str, email: str, campaign, note, until=None) -> N
     print(f"recorded event {event_id}: {kind} {address} for {scope}")
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def suppress(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The address not to mail."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only for this campaign [default: every campaign]."),
-    until: Optional[str] = typer.Option(None, "--until", help="When it ends (ISO 8601 or +30d) [default: until released]."),
-    note: str = typer.Option(..., "--note", help="Why (kept with the record)."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The address not to mail."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only for this campaign [default: every campaign]."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="When it ends (ISO 8601 or +30d) [default: until released]."),
+    note: str = typer.Option(..., "--note", metavar="TEXT", help="Why (kept with the record)."),
 ):
     """Suppress a person by hand; recorded as an event with who and why."""
     _operator_event(ctx, "manual_suppressed", email, campaign, note, until)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def release(
     ctx: typer.Context,
-    email: str = typer.Argument(..., help="The address to release."),
-    campaign: Optional[str] = typer.Option(None, "--campaign", help="Only lift suppressions for this campaign [default: all]."),
-    note: str = typer.Option(..., "--note", help="Why (kept with the record)."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="The address to release."),
+    campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only lift suppressions for this campaign [default: all]."),
+    note: str = typer.Option(..., "--note", metavar="TEXT", help="Why (kept with the record)."),
 ):
     """Lift a person's suppressions (hard bounce, unsubscribe, manual): recorded, audited."""
     _operator_event(ctx, "released", email, campaign, note)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def rejects(
     ctx: typer.Context,
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many [default: a screenful in a table, all otherwise]."),
-    fmt: ListFormat = typer.Option(ListFormat.table, "--format", help="Output format."),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", help="At most this many [default: a screenful in a table, all otherwise]."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
     """Lines that looked relevant but could not be parsed, with file and line."""
+    limit = _count(limit, "--limit")
     store = ctx.obj.store()
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
@@ -492,7 +533,7 @@ def rejects(
         write_rows(store.iter_rejects(limit), fmt.value, ["file", "line_no", "why", "text", "format", "seen_at"])
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def migrate(ctx: typer.Context):
     """Bring the database up to date with this version's layout.
 
@@ -511,7 +552,7 @@ def migrate(ctx: typer.Context):
         store.close()
 
 
-@app.command("formats")
+@app.command("formats", cls=ReadableHelpCommand)
 def list_formats(json_out: bool = typer.Option(False, "--json", help="One JSON document.")):
     """The supported input formats (with a sample line each on a wide terminal, and in --json)."""
     from . import formats
@@ -532,9 +573,9 @@ def list_formats(json_out: bool = typer.Option(False, "--json", help="One JSON d
     con.print(table)
 
 
-@app.command()
+@app.command(cls=ReadableHelpCommand)
 def classify(
-    replies: Optional[list[str]] = typer.Argument(None, metavar="[REPLY]...", help="SMTP replies or diagnostics; read from standard input (one per line) when none is given."),
+    replies: Optional[list[str]] = typer.Argument(None, metavar="REPLY...", help="SMTP replies or diagnostics; read from standard input (one per line) when none is given."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per reply, one per line."),
 ):
     """Show how a bounce reply is classified, and which rule decided."""
@@ -558,30 +599,8 @@ def classify(
 
 def main() -> None:
     """Run the app; turn known failures into one sentence and an exit code."""
-    import sqlite3
-
-    from .config import ConfigError
-    from .lock import LockTimeout
-    from .store import StoreError
-    from .timestamps import TimestampError
-
     try:
         app()  # click itself reports usage errors (exit 2) and --help
-    except Fatal as exc:
-        _fail(str(exc), exc.code)
-    except LockTimeout as exc:
-        _fail(str(exc), EXIT_LOCKED)
-    except (StoreError, ConfigError) as exc:
-        _fail(str(exc), EXIT_FAIL)
-    except TimestampError as exc:
-        _fail(str(exc), EXIT_USAGE)
-    except sqlite3.OperationalError as exc:
-        text = str(exc)
-        hint = (" (is the disk full or read-only?)" if any(w in text for w in ("disk", "readonly", "read-only"))
-                else "")
-        _fail(f"database error: {exc}{hint}", EXIT_FAIL)
-    except sqlite3.DatabaseError as exc:
-        _fail(f"database error: {exc}; the database file may be damaged", EXIT_FAIL)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as cat does.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -589,12 +608,43 @@ def main() -> None:
         sys.exit(0)
     except KeyboardInterrupt:
         _fail("interrupted; everything up to the last committed batch is stored", 130)
-    except OSError as exc:
-        _fail(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_FAIL)
+    except CannotAnswer as exc:
+        message, _ = _explain(exc.__cause__)
+        _fail(f"cannot tell whether {exc.address} may be mailed: {message}", EXIT_CANNOT_ANSWER)
     except Exception as exc:  # noqa: BLE001 - never a traceback for users
-        if os.environ.get("EMAILLOG_DEBUG"):
-            raise
-        _fail(f"internal error: {exc!r} (run with EMAILLOG_DEBUG=1 for details, and please report it)", EXIT_FAIL)
+        _fail(*_explain(exc))
+
+
+def _explain(exc: Exception) -> tuple[str, int]:
+    """A failure as one sentence and its exit code."""
+    import sqlite3
+
+    from .config import ConfigError
+    from .file_safety import UnsafeFile
+    from .lock import LockTimeout
+    from .store import StoreError
+    from .timestamps import TimestampError
+
+    if isinstance(exc, Fatal):
+        return str(exc), exc.code
+    if isinstance(exc, LockTimeout):
+        return str(exc), EXIT_LOCKED
+    if isinstance(exc, (StoreError, ConfigError, UnsafeFile)):
+        return str(exc), EXIT_FAIL
+    if isinstance(exc, TimestampError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc)
+        hint = (" (is the disk full or read-only?)" if any(w in text for w in ("disk", "readonly", "read-only"))
+                else "")
+        return f"database error: {exc}{hint}", EXIT_FAIL
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"database error: {exc}; the database file may be damaged", EXIT_FAIL
+    if isinstance(exc, OSError):
+        return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_FAIL
+    if os.environ.get("EMAILLOG_DEBUG"):
+        raise exc
+    return f"internal error: {exc!r} (run with EMAILLOG_DEBUG=1 for details, and please report it)", EXIT_FAIL
 
 
 def _fail(message: str, code: int) -> None:

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import itertools
 import os
+import re
 import sys
 import zlib
 from dataclasses import dataclass
@@ -24,6 +25,17 @@ FINGERPRINT_BYTES = 4096
 SNIFF_LINES = 50
 # Longer lines are recorded as rejects without running any pattern on them.
 MAX_LINE = 64 * 1024
+
+# Binary or text, judged on the head of a file. A crash leaves runs of NULs
+# where unwritten blocks were (the filesystem had grown the file, the data
+# never reached the disk), and the logger then goes on appending: such runs
+# are damage in a log, not a sign of a binary file, and cost only the line
+# they are on. Outside them, a log is text: a file whose head has more than
+# BINARY_SHARE control bytes (besides tab, newline, CR, FF, VT and ESC) is
+# binary (ELF, SQLite, images and compressed data all have well over 10%).
+NUL_RUN = re.compile(rb"\x00{32,}")
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+BINARY_SHARE = 0.05
 
 
 class InputProblem(Exception):
@@ -63,17 +75,31 @@ def expand(paths: list[str]) -> tuple[list[Input], list[InputProblem]]:
             continue
         path = Path(raw)
         if path.is_dir():
-            try:
-                members = [p for p in sorted(path.rglob("*")) if p.is_file()]
-            except OSError as exc:
-                problems.append(InputProblem(raw, f"cannot list directory {raw}: {exc.strerror}", fatal=True))
-                continue
+            members, unlisted = _walk(path)
+            problems.extend(unlisted)
             found.extend(Input(str(p), False) for p in _oldest_first(members))
         elif path.exists():
             found.append(Input(raw, True))
         else:
             problems.append(InputProblem(raw, f"{raw}: no such file or directory", fatal=True))
     return found, problems
+
+
+def _walk(top: Path) -> tuple[list[Path], list[InputProblem]]:
+    """The files under a directory (symlinked directories not followed), and
+    a problem for each directory that could not be listed: an error for the
+    directory named on the command line, a warning for one inside it (its
+    files are missing from the run, and `--strict` fails)."""
+    problems: list[InputProblem] = []
+
+    def unlisted(exc: OSError) -> None:
+        where = exc.filename or str(top)
+        named = os.path.abspath(where) == os.path.abspath(top)
+        problems.append(InputProblem(where, f"cannot list directory {where}: {exc.strerror or exc}"
+                                            + ("" if named else " (its files were not read)"), fatal=named))
+
+    files = [Path(root, name) for root, _, names in os.walk(top, onerror=unlisted) for name in names]
+    return [p for p in sorted(files) if p.is_file()], problems
 
 
 def _oldest_first(paths: list[Path]) -> list[Path]:
@@ -125,19 +151,17 @@ def open_input(inp: Input) -> OpenedInput | None:
     try:
         compressed = raw.read(2) == GZIP_MAGIC
         raw.seek(0)
-        stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
         try:
-            head_bytes = stream.read(FINGERPRINT_BYTES * 4)
+            if compressed:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as head_stream:
+                    head_bytes = head_stream.read(FINGERPRINT_BYTES * 4)
+            else:
+                head_bytes = raw.read(FINGERPRINT_BYTES * 4)
         except (OSError, EOFError, zlib.error) as exc:
             raise InputProblem(inp.path, f"{inp.path}: broken gzip file ({exc})") from exc
-        if b"\x00" in head_bytes:
+        if looks_binary(head_bytes):
             raise InputProblem(inp.path, f"{inp.path}: binary file, not a log (skipped)")
-        if compressed:
-            stream.close()
-            raw.seek(0)
-            stream = gzip.GzipFile(fileobj=raw, mode="rb")
-        else:
-            raw.seek(0)
+        raw.seek(0)
     except InputProblem:
         raw.close()
         raise
@@ -146,9 +170,53 @@ def open_input(inp: Input) -> OpenedInput | None:
     if not head_bytes:
         raw.close()
         return None
+    stream = _ClosingGzipFile(raw) if compressed else raw
     return OpenedInput(inp, stream, compressed, fingerprint, _decode_head(head_bytes),
                        datetime.fromtimestamp(st.st_mtime, timezone.utc),
                        device=st.st_dev, inode=st.st_ino, size=st.st_size)
+
+
+def looks_binary(head: bytes) -> bool:
+    """True when the head of a file is not text, leaving out crash NUL runs."""
+    rest = NUL_RUN.sub(b"", head)
+    return bool(rest) and len(CONTROL_BYTES.findall(rest)) > BINARY_SHARE * len(rest)
+
+
+def line_defect(raw: bytes) -> tuple[str, bytes] | None:
+    """Why a line is rejected before any parser sees it, and the text to keep
+    of it; None for a line a parser may read."""
+    if len(raw) > MAX_LINE:
+        return f"line longer than {MAX_LINE} bytes", raw[:200]
+    if b"\x00" in raw:
+        nuls = raw.count(b"\x00")
+        return (f"{nuls} NUL bytes in the line (a crash leaves these)",
+                raw.replace(b"\x00", b"").rstrip(b"\r\n")[:200])
+    return None
+
+
+def text_defect(line: str) -> tuple[str, str] | None:
+    """line_defect for a line already decoded (the bulk readers)."""
+    if len(line) > MAX_LINE // 4 and len(line.encode("utf-8", "replace")) > MAX_LINE:
+        return f"line longer than {MAX_LINE} bytes", line[:200]
+    if "\x00" in line:
+        return (f"{line.count(chr(0))} NUL bytes in the line (a crash leaves these)",
+                line.replace("\x00", "").rstrip("\r\n")[:200])
+    return None
+
+
+class _ClosingGzipFile(gzip.GzipFile):
+    """A GzipFile that closes the file under it too: `GzipFile(fileobj=...)`
+    leaves that file open until the garbage collector finds it."""
+
+    def __init__(self, raw):
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 class _PeekedStdin:

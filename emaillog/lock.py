@@ -9,6 +9,8 @@ import os
 import time
 from pathlib import Path
 
+from .file_safety import refuse_unsafe
+
 
 class LockTimeout(RuntimeError):
     """Another ingest held the lock for longer than we were willing to wait."""
@@ -21,6 +23,7 @@ class IngestLock:
         self.fd: int | None = None
 
     def __enter__(self):
+        refuse_unsafe(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
         deadline = time.monotonic() + self.wait_seconds

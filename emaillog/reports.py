@@ -15,6 +15,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from .fitted_table import FRAME, Column, fitted_table
+
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 TYPE_STYLES = {
@@ -63,29 +65,28 @@ def _outcome(row: dict) -> Text:
 def events_table(rows: list[dict], *, title: str | None = None, show_person: bool = True,
                  width: int | None = None) -> Table:
     """The activity table; on a terminal narrower than 120 columns the
-    detail column is left out (it is in --json)."""
+    detail column is left out (it is in --json). Narrower still, times lose
+    their year, then the box goes, then the outcome: never an address or a
+    campaign's name split across lines."""
     show_detail = width is None or width >= 120
     when = local_time if show_detail else _second
     if title and not show_detail:
         title = f"{title} ({_zone_note()})"
-    table = Table(title=literal(title) if title else None, title_justify="left", show_lines=False, expand=False)
-    table.add_column("time", no_wrap=True)
-    table.add_column("event", no_wrap=True, min_width=12)
-    if show_person:
-        table.add_column("person", overflow="fold", min_width=12)
-    table.add_column("campaign", overflow="fold", min_width=8)
-    table.add_column("outcome", overflow="fold", min_width=10)
-    if show_detail:  # one line each: the whole text is in --json / --format jsonl
-        table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=60)
-    for row in rows:
-        cells = [literal(when(row["ts"])), literal(row["type"], TYPE_STYLES.get(row["type"], ""))]
-        if show_person:
-            cells.append(literal(row["person"]))
-        cells += [literal(row.get("campaign")), _outcome(row)]
-        if show_detail:
-            cells.append(literal(row.get("detail")))
-        table.add_row(*cells)
-    return table
+    columns = [
+        Column("time", "time", [literal(when(r["ts"])) for r in rows],
+               short=[literal(when(r["ts"])[5:]) for r in rows]),
+        Column("event", "event", [literal(r["type"], TYPE_STYLES.get(r["type"], "")) for r in rows],
+               options={"min_width": 12}),
+        *([Column("person", "person", [literal(r["person"]) for r in rows])] if show_person else []),
+        Column("campaign", "campaign", [literal(r.get("campaign")) for r in rows], options={"min_width": 8}),
+        Column("outcome", "outcome", [_outcome(r) for r in rows], whole=False, min_width=10),
+        # one line each: the whole text is in --json / --format jsonl
+        *([Column("detail", "detail", [literal(r.get("detail")) for r in rows],
+                  options={"overflow": "ellipsis", "max_width": 60})] if show_detail else []),
+    ]
+    return fitted_table(columns, width=width, give_way=("detail", "time", FRAME, "outcome"),
+                        title=literal(title) if title else None, title_justify="left", show_lines=False,
+                        expand=False)
 
 
 def ingest_summary(data: dict) -> Group:
@@ -144,25 +145,25 @@ def _zone_note() -> str:
 
 def suppressions_table(items: list, *, title: str, width: int | None = None) -> Table:
     """Times to the minute; below 120 columns no event id or detail (both
-    are in --json)."""
+    are in --json). Narrower still, `since` is the date only, then left out,
+    then the reason: never an address or a campaign's name split."""
     wide = width is None or width >= 120
-    when = short_time
-    table = Table(title=literal(f"{title} ({_zone_note()})"), title_justify="left",
-                  box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
-    names = ("person", "scope", "reason", "since", "until") + (("event", "detail") if wide else ())
-    for name in names:
-        if name == "detail":  # one line each: the whole text is in --json
-            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=40)
-        else:
-            table.add_column(name, overflow="fold", no_wrap=name in ("since", "until", "reason"),
-                             min_width=16 if name == "person" else None)
-    for s in items:
-        cells = [literal(s.person), literal(s.scope or "all campaigns"), literal(s.reason, "bold red"),
-                 literal(when(s.since)), literal(when(s.until) if s.until else "until released")]
-        if wide:
-            cells += [literal(s.event_id), literal(s.detail)]
-        table.add_row(*cells)
-    return table
+    columns = [
+        Column("person", "person", [literal(s.person) for s in items], options={"min_width": 16}),
+        Column("scope", "scope", [literal(s.scope or "all campaigns") for s in items]),
+        Column("reason", "reason", [literal(s.reason, "bold red") for s in items]),
+        Column("since", "since", [literal(short_time(s.since)) for s in items],
+               short=[literal(short_time(s.since)[:10]) for s in items]),
+        Column("until", "until", [literal(short_time(s.until) if s.until else "until released") for s in items]),
+    ]
+    if wide:
+        columns += [Column("event", "event", [literal(s.event_id) for s in items]),
+                    # one line each: the whole text is in --json
+                    Column("detail", "detail", [literal(s.detail) for s in items],
+                           options={"overflow": "ellipsis", "max_width": 40})]
+    return fitted_table(columns, width=width, give_way=("detail", "event", FRAME, "since", "since", "reason"),
+                        title=literal(f"{title} ({_zone_note()})"), title_justify="left",
+                        box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
 
 
 def _day_minute(iso: str | None) -> str:
@@ -171,26 +172,35 @@ def _day_minute(iso: str | None) -> str:
 
 def retries_table(items: list, *, title: str, width: int | None = None) -> Table:
     """Below 140 columns: no message id or last attempt (both in --json),
-    times as month-day hour:minute (a retry window is a day or two)."""
+    times as month-day hour:minute (a retry window is a day or two).
+    Narrower still, `since`, the reason and the attempts give way: never an
+    address or a campaign's name split."""
     wide = width is None or width >= 140
     when = short_time if wide else _day_minute
-    table = Table(title=literal(f"{title} ({_zone_note()})"), title_justify="left",
-                  box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
-    columns = (("person", "campaign", "message", "first soft bounce", "attempts", "last attempt",
-                "last reason", "window closes", "status") if wide else
-               ("person", "campaign", "first soft bounce", "attempts", "last reason", "window closes", "status"))
-    headers = {} if wide else {"first soft bounce": "since", "attempts": "tries", "last reason": "reason",
-                               "window closes": "closes"}
-    for name in columns:
-        table.add_column(headers.get(name, name), overflow="fold", no_wrap=name not in ("person", "message"))
-    for r in items:
-        cells = {"person": literal(r.person), "campaign": literal(r.campaign),
-                 "message": literal(r.message_id or r.queue_id), "first soft bounce": literal(when(r.first_soft_bounce)),
-                 "attempts": literal(r.attempts), "last attempt": literal(when(r.last_attempt)),
-                 "last reason": literal(r.last_reason), "window closes": literal(when(r.window_closes)),
-                 "status": literal(r.status, "yellow" if r.status == "pending" else "dim")}
-        table.add_row(*(cells[n] for n in columns))
-    return table
+    cells = {
+        "person": [literal(r.person) for r in items],
+        "campaign": [literal(r.campaign) for r in items],
+        "message": [literal(r.message_id or r.queue_id) for r in items],
+        "first soft bounce": [literal(when(r.first_soft_bounce)) for r in items],
+        "attempts": [literal(r.attempts) for r in items],
+        "last attempt": [literal(when(r.last_attempt)) for r in items],
+        "last reason": [literal(r.last_reason) for r in items],
+        "window closes": [literal(when(r.window_closes)) for r in items],
+        "status": [literal(r.status, "yellow" if r.status == "pending" else "dim") for r in items],
+    }
+    if wide:
+        names = list(cells)
+        headers: dict[str, str] = {}
+        give_way = ("message", "last attempt", FRAME, "first soft bounce", "last reason", "attempts")
+    else:
+        names = ["person", "campaign", "first soft bounce", "attempts", "last reason", "window closes", "status"]
+        headers = {"first soft bounce": "since", "attempts": "tries", "last reason": "reason",
+                   "window closes": "closes"}
+        give_way = ("first soft bounce", "last reason", "attempts")
+    columns = [Column(n, headers.get(n, n), cells[n], whole=n != "message", min_width=20) for n in names]
+    return fitted_table(columns, width=width, give_way=give_way,
+                        title=literal(f"{title} ({_zone_note()})"), title_justify="left",
+                        box=box.HEAVY_HEAD if wide else None, pad_edge=wide, show_edge=wide)
 
 
 def person_status(address: str, suppressions: list, retries: list) -> Text:

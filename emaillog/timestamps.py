@@ -21,6 +21,11 @@ MONTHS = {m: i for i, m in enumerate(
 FUTURE_SLACK = timedelta(days=2)
 
 
+# The years a time may have: `events.iso` writes them as four digits, and
+# stored times compare as text.
+YEARS = range(1000, 10000)
+
+
 class TimestampError(ValueError):
     """A stamp we cannot read; the caller records the line as a reject."""
 
@@ -34,7 +39,7 @@ def zone(name: str | None) -> tzinfo | None:
         return timezone.utc
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder of zones, e.g. America
         raise TimestampError(f"unknown time zone {name!r} (use a name such as Europe/Berlin or UTC)") from exc
 
 
@@ -90,8 +95,16 @@ class Clock:
 def parse_when(text: str, *, tz: tzinfo | None = None, now: datetime | None = None) -> datetime:
     """A user-given time (`--at`, `--since`): ISO 8601, `now`, or a relative
     `-2h`/`-3d`/`+30m`. Zone-less times are in `tz` (default local)."""
-    text = text.strip()
-    now = now or datetime.now(timezone.utc)
+    try:
+        when = _parse_when(text.strip(), tz, now or datetime.now(timezone.utc))
+    except OverflowError:
+        when = None
+    if when is None or when.year not in YEARS:
+        raise TimestampError(f"the time {text.strip()!r} is out of range: a year has four digits, such as 2026")
+    return when
+
+
+def _parse_when(text: str, tz: tzinfo | None, now: datetime) -> datetime:
     if text.lower() == "now":
         return now
     if text[:1] in "+-" and text[-1:] in "smhdw" and text[1:-1].isdigit():

@@ -3,6 +3,7 @@ README's command reference is exactly what `--help` says."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -95,3 +96,38 @@ def test_check_mode_flags_a_stale_readme(tmp_path, monkeypatch, capsys):
     assert readme_reference.main() == 0
     text = readme.read_text()
     assert text.startswith("# x\n") and text.endswith("\n## After\n") and "old help" not in text
+
+
+# What the framework prints when a parameter has no name a person reads:
+# <str>, <int range>, <list[str]>, <table|json|jsonl|csv>, {PATH...}...,
+# [[REPLY]...]..., [default: 10; x>=1].
+ARTEFACTS = re.compile(r"<[^>\s]*( range)?>|\{[^}\s]*\}|\[\[|\]\.\.\.\]|list\[|x[<>]=")
+
+
+def test_help_shows_no_framework_artefacts():
+    found = [(title, m.group()) for title, text in readme_reference.help_texts() for m in ARTEFACTS.finditer(text)]
+    assert found == []
+
+
+def test_the_artefact_check_can_fail():
+    for text in ("--person <str>", "email <str>", "PATH... <list[str]>", "--top <int range>",
+                 "--format <table|json|jsonl|csv>", "ingest [OPTIONS] {PATH...}...", "[[REPLY]...]...",
+                 "[default: 10; x>=1]"):
+        assert ARTEFACTS.search(text), text
+    assert not ARTEFACTS.search("--person EMAIL  Only this address. [default: table]")
+
+
+def test_usage_lines_name_the_arguments():
+    usage = {title: text.splitlines()[0] for title, text in readme_reference.help_texts()}
+    assert usage["emaillog ingest"] == "Usage: emaillog ingest [OPTIONS] PATH..."
+    assert usage["emaillog person"] == "Usage: emaillog person [OPTIONS] EMAIL"
+    assert usage["emaillog classify"] == "Usage: emaillog classify [OPTIONS] [REPLY...]"
+
+
+def test_every_option_with_a_value_has_a_metavar():
+    from emaillog.cli import app
+    group = typer.main.get_command(app)
+    missing = [f"{name} {p.opts[0]}" for name, command in [("emaillog", group), *group.commands.items()]
+               for p in command.params
+               if p.param_type_name == "option" and not p.is_flag and not (p.metavar or "").isupper()]
+    assert missing == []

@@ -143,6 +143,42 @@ def test_binary_and_unknown_files_in_a_directory_are_warnings(tmp_path, lines, i
     assert not summary.failed
 
 
+@pytest.mark.parametrize("fmt", ["postfix", "auto"])
+def test_a_nul_run_near_the_top_costs_one_rejected_line(tmp_path, lines, ingest, fmt):
+    """A crash leaves a run of NULs where unwritten blocks were; the rest of
+    the file is a genuine log and is read."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines[:4]) + b"\x00" * 512 + b"\n" + b"".join(lines[4:]))
+    store, summary = ingest([log], format=fmt)
+    assert summary.problems == []
+    assert summary.lines_read == len(lines) + 1
+    assert summary.rejected == 1
+    [reject] = store.rejects()
+    assert reject["line_no"] == 5 and "512 NUL bytes" in reject["why"] and "\x00" not in reject["text"]
+    assert fingerprint(store) == one_shot(tmp_path, lines)
+
+
+def test_nuls_run_into_the_next_line_reject_that_line(tmp_path, lines, ingest):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(lines[:600]) + b"\x00" * 4000 + b"".join(lines[600:]))
+    store, summary = ingest([log])
+    assert summary.problems == [] and summary.rejected == 1
+    assert store.rejects()[0]["text"] == lines[600].decode().rstrip("\n")
+
+
+@pytest.mark.parametrize("data", [
+    b"\x00\x01\x02\x03" * 1000,                           # NULs scattered among other bytes
+    b"SQLite format 3\x00\x10\x00\x02\x02" + b"\x00" * 4000 + bytes(range(256)) * 4,
+    bytes(range(1, 256)) * 64,                             # no NUL at all, but not text
+])
+def test_binary_files_are_still_skipped(tmp_path, ingest, data):
+    blob = tmp_path / "blob"
+    blob.write_bytes(data)
+    _, summary = ingest([blob], format="postfix")
+    assert "binary file" in summary.problems[0]["message"]
+    assert summary.lines_read == 0
+
+
 def test_explicit_missing_file_is_an_error(tmp_path, ingest):
     _, summary = ingest([tmp_path / "nope.log"])
     assert summary.failed
@@ -160,6 +196,65 @@ def test_unreadable_file_is_reported(tmp_path, lines, ingest, monkeypatch):
     _, summary = ingest([log])
     assert summary.failed
     assert "Permission denied" in summary.problems[0]["message"]
+
+
+def deny_listing(monkeypatch, denied):
+    """Listing `denied` fails as it does for a user without read permission
+    on it. The tests run as root, whom a directory's mode does not stop, so
+    the listing call itself is made to fail."""
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.abspath(path) == os.path.abspath(denied):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+@pytest.fixture
+def tree(tmp_path, lines):
+    """logs/mail.log and logs/old/mail.log.1."""
+    (tmp_path / "logs" / "old").mkdir(parents=True)
+    (tmp_path / "logs" / "mail.log").write_bytes(b"".join(lines[:700]))
+    (tmp_path / "logs" / "old" / "mail.log.1").write_bytes(b"".join(lines[700:]))
+    return tmp_path / "logs"
+
+
+def test_an_unreadable_subdirectory_is_a_warning_that_names_it(tree, ingest, monkeypatch):
+    deny_listing(monkeypatch, tree / "old")
+    _, summary = ingest([tree])
+    assert summary.files_read == 1
+    [problem] = summary.problems
+    assert str(tree / "old") in problem["message"] and "Permission denied" in problem["message"]
+    assert not problem["fatal"]
+
+
+def test_an_unreadable_directory_named_on_the_command_line_is_an_error(tree, ingest, monkeypatch):
+    deny_listing(monkeypatch, tree)
+    _, summary = ingest([tree])
+    assert summary.failed and summary.files_read == 0
+    assert str(tree) in summary.problems[0]["message"]
+
+
+def test_strict_fails_on_an_unreadable_subdirectory(tree, tmp_path, monkeypatch, capsys):
+    from test_bad_environments import run_main
+    deny_listing(monkeypatch, tree / "old")
+    code, _, err = run_main(monkeypatch, capsys, "--db", tmp_path / "s.db", "ingest", "-q", tree)
+    assert code == 0 and "warning" in err and str(tree / "old") in err
+    code, _, err = run_main(monkeypatch, capsys, "--db", tmp_path / "s.db", "ingest", "-q", "--strict", tree)
+    assert code == 1 and str(tree / "old") in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lists every directory whatever its mode "
+                                              "(the monkeypatched tests above cover this as root)")
+def test_a_directory_without_read_permission_is_named(tree, ingest):
+    (tree / "old").chmod(0)
+    try:
+        _, summary = ingest([tree])
+    finally:
+        (tree / "old").chmod(0o755)
+    assert str(tree / "old") in summary.problems[0]["message"]
 
 
 def test_invalid_utf8_and_huge_lines(tmp_path, lines, ingest):

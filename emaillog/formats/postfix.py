@@ -19,6 +19,7 @@ import re
 
 from ..events import Attempt, message_id_of, MessageDone, MessageExpired, MessageSeen, Reject, Skip
 from .context import ParseContext
+from ..inputs import MAX_LINE, text_defect
 from ..timestamps import TimestampError
 from .syslog import HEADER
 
@@ -82,7 +83,6 @@ _DSN_TEXT = re.compile(r"\d\.\d{1,3}\.\d{1,3}")
 # The stamp part of the syslog header (syslog.HEADER), to check a new stamp against.
 _STAMP = re.compile(HEADER.pattern[len("(?P<ts>"):HEADER.pattern.index(") (?P<host>")])
 _STAMP_CACHE = 50_000
-MAX_LINE = 64 * 1024  # as inputs.MAX_LINE: longer lines are rejects
 _LONG_LINE = MAX_LINE // 4
 # Every Postfix line: the syslog header, then a queue id and the rest, or
 # (no queue id) anything. The same header as syslog.HEADER and _LINE.
@@ -205,7 +205,7 @@ class Parser:
         `corr`. One regular expression finds every Postfix line with its
         syslog header in C; other lines go through `parse`. Returns (lines,
         skipped, rejects as (line_no, why, text), latest time seen)."""
-        if "\r" in text:
+        if "\r" in text or "\x00" in text:  # the line-by-line path judges those lines
             lines = [line.rstrip("\r") for line in text.split("\n")]
             if lines[-1] == "":
                 lines.pop()
@@ -314,8 +314,9 @@ class Parser:
         feed = corr.feed
         for line in lines:
             line_no += 1
-            if len(line) > _LONG_LINE and len(line.encode("utf-8", "replace")) > MAX_LINE:
-                rejects.append((line_no, f"line longer than {MAX_LINE} bytes", line[:200]))
+            defect = text_defect(line)  # too long, or NULs left by a crash
+            if defect:
+                rejects.append((line_no, *defect))
                 continue
             try:
                 facts = self.parse(line, f"{label}:{line_no}")

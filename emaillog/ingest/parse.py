@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from ..correlate import Correlator
 from ..events import Reject, Skip
 from ..formats.context import ParseContext
-from ..inputs import MAX_LINE, InputProblem, read_chunks, read_lines
+from ..inputs import InputProblem, line_defect, read_chunks, read_lines
 from ..timestamps import TimestampError
 
 
@@ -106,8 +106,9 @@ class Parsing:
             line_no = reading.line_no
             batch = reading.batch
             batch.lines += 1
-            if len(raw) > MAX_LINE:
-                reading.reject(line_no, f"line longer than {MAX_LINE} bytes", raw[:200])
+            defect = line_defect(raw)  # too long, or NULs left by a crash
+            if defect:
+                reading.reject(line_no, *defect)
                 continue
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             try:

@@ -15,6 +15,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..file_safety import refuse_unsafe
 from .schema import MIGRATIONS
 
 
@@ -43,6 +44,7 @@ class Store:
         self.path = Path(path)
         self._reader = None
         self.applied: list[str] = []  # migrations this open applied
+        refuse_unsafe(self.path, sqlite=True)  # a file others could write decides nothing
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no database at {self.path}: run `emaillog ingest` first, or pass --db")
