@@ -7,10 +7,9 @@ import os
 
 from setuptools import setup
 
-# The modules a big ingest spends its time in: reading, parsing Postfix,
-# correlating, packing rows (benchmarks/bench_ingest.py measures them).
+# The modules a big ingest spends its time in: parsing Postfix, correlating,
+# packing rows (benchmarks/bench_ingest.py measures them).
 COMPILED = [
-    "emaillog.inputs",
     "emaillog.formats.postfix",
     "emaillog.correlate",
     "emaillog.ingest.parse",
