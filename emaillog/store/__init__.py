@@ -53,6 +53,7 @@ class Store:
             self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA temp_store=MEMORY")
             # Index pages of a big store stay in memory during an ingest.
             self.conn.execute("PRAGMA cache_size=-32000")
             self._migrate(progress)

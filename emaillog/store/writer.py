@@ -7,8 +7,8 @@ and how far a file was read. Each send record is the whole of what this run
 knows of that send: the writer merges it with what the database holds
 (`merge_sends`: re-read lines change nothing, a later view adds to it) and
 writes the row. Counts are kept as differences: what a row contributed
-before is taken away, what it gives now is added (counts.py, whose SQL also
-rebuilds them from scratch).
+before is taken away, what it contributes now is added (`contributions` is
+the one definition, also used by `rebuild`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from ..correlate import (CONTINUING, FINAL, R_CAMPAIGN, R_CLASS, R_CODE, R_DETAI
                          R_FLAGS, R_FORMAT, R_HANDLE, R_HOST, R_MESSAGE_ID, R_MKEY, R_OUT_LINE, R_OUT_SRC, R_OUT_TS,
                          R_OUTCOME, R_PERSON, R_QUEUE_ID, R_REASON, R_SENT_LINE, R_SENT_SRC, R_SENT_TS, R_SOFT)
 from ..events import HARD_BOUNCED, DELIVERED as DELIVERED_TYPE, SENT, SOFT_BOUNCED
-from . import counts
 from .codec import hash32, hash63, join_text, split_message_id, split_text, split_url
-from .schema import CLASS_CODE, CLASS_OF_OUTCOME, DELIVERED, OUTCOME_OF_CLASS, TYPE_CODE
+from .schema import (CLASS_CODE, CLASS_OF_OUTCOME, DELIVERED, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT,
+                     M_SOFT, M_TYPE, OUTCOME_OF_CLASS, TYPE_CODE)
 
 # Columns of a sends row, in table order (the writer works on whole rows).
 SEND_COLUMNS = ("id", "person", "mkey", "campaign", "email", "host", "format", "queue_id", "mid", "mid_arg",
@@ -189,28 +189,16 @@ class Writer:
     def write(self, sends: list[tuple], events: list, rejects=(), open_upserts=(), open_deletes=(),
               progress: dict | None = None) -> BatchResult:
         result = BatchResult()
+        counts = Counter()
+        spans: dict[tuple, list] = {}
+        domain_counts = defaultdict(lambda: [0, 0, 0, 0])
+        acc = (counts, spans, domain_counts)
         before = self.new_persons
-        first_send, first_action = self.next_send, self.next_action
-        changed_sends, changed_actions = [], []
-        extras = self._sends(sends, result, changed_sends) if sends else []
-        if events or extras:
-            self._actions([*events, *extras], result, changed_actions)
-        # What the new and the changed rows give now (changed ones gave theirs back before the update).
-        sends_where, actions_where, args = [], [], []
-        if self.next_send > first_send:
-            sends_where.append("s.id >= ? AND s.id < ?")
-            args += [first_send, self.next_send]
-        if changed_sends:
-            sends_where.append("s.id IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(changed_sends))
-        if self.next_action > first_action:
-            actions_where.append("a.id >= ? AND a.id < ?")
-            args += [first_action, self.next_action]
-        if changed_actions:
-            actions_where.append("a.id IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(changed_actions))
-        counts.apply(self.conn, +1, sends=" OR ".join(f"({w})" for w in sends_where) or None,
-                     actions=" OR ".join(f"({w})" for w in actions_where) or None, args=tuple(args))
+        if sends:
+            self._sends(sends, result, acc)
+        if events:
+            self._actions(events, result, acc)
+        self._counts(counts, spans, domain_counts)
         if self.touched:
             from .suppressions import recompute
             recompute(self.conn, sorted(self.touched), self.config)
@@ -230,10 +218,7 @@ class Writer:
         return result
 
     # -- sends -------------------------------------------------------------
-    def _sends(self, records: list[tuple], result: BatchResult, changed: list) -> list:
-        """Write the sends; returns their outcomes of a second type (as
-        events for `_actions`) and lists in `changed` the stored rows it
-        updated (after taking back what they gave the counts)."""
+    def _sends(self, records: list[tuple], result: BatchResult, acc) -> None:
         ids = self.person_ids({r[R_PERSON] for r in records})
         fresh = [r for r in records if r[R_HANDLE] not in self.handles]
         if fresh:
@@ -253,9 +238,12 @@ class Writer:
             self.seen.add(handle)
             self._count_new(stored, stored_soft, row, soft, record,
                             first_sight and not record[R_FLAGS] & CONTINUING, result)
+            if stored is not None:
+                self._contribute(stored, stored_soft, acc, -1)
+            self._contribute(row, soft, acc, +1)
             if stored is None:
                 inserts.append(row)
-            elif stored != row or soft != stored_soft:
+            elif stored != row:
                 updates.append(row)
             if soft is not None and soft != stored_soft:
                 soft_writes.append(soft)
@@ -267,16 +255,13 @@ class Writer:
             if record[R_FLAGS] & FINAL:
                 del self.handles[handle]
                 self.seen.discard(handle)
-        ids = sorted({r[S_ID] for r in updates} - {r[S_ID] for r in inserts})
-        if ids:
-            counts.apply(self.conn, -1, sends="s.id IN (SELECT value FROM json_each(?))", args=(json.dumps(ids),))
-            changed.extend(ids)
         cur = self.conn.cursor()
         cur.executemany(f"INSERT INTO sends VALUES ({_placeholders(len(SEND_COLUMNS))})", inserts)
         cur.executemany(f"UPDATE sends SET ({', '.join(SEND_COLUMNS[1:])}) = ({_placeholders(len(SEND_COLUMNS) - 1)}) "
                         "WHERE id = ?", [(*r[1:], r[0]) for r in updates])
         cur.executemany(f"INSERT OR REPLACE INTO soft_bounces VALUES ({_placeholders(len(SOFT_COLUMNS))})", soft_writes)
-        return extras
+        if extras:
+            self._actions(extras, result, acc)
 
     def _find_existing(self, fresh: list[tuple], ids: dict[str, int]) -> None:
         """Give each send new to this run its entry [id, stored row, stored
@@ -401,7 +386,50 @@ class Writer:
         if soft is not None and stored_soft is None:
             result.added[SOFT_BOUNCED] += 1
 
-    def _actions(self, events: list, result: BatchResult, changed: list) -> None:
+    def _contribute(self, row: tuple, soft: tuple | None, acc, sign: int) -> None:
+        counts, spans, domain_counts = acc
+        campaign = row[S_CAMPAIGN] or 0
+        domain = self.domain_of(row[S_PERSON]) or 0
+        sent_hour = row[S_SENT_TS] // 3600
+        counts[(sent_hour, campaign, M_SENT)] += sign
+        d = domain_counts[(sent_hour, campaign, domain)]
+        d[0] += sign
+        _span(spans, sent_hour, campaign, row[S_SENT_TS])
+        outcome = row[S_OUTCOME]
+        if outcome is not None:
+            hour = row[S_OUT_TS] // 3600
+            d = domain_counts[(hour, campaign, domain)]
+            _span(spans, hour, campaign, row[S_OUT_TS])
+            if outcome == DELIVERED:
+                counts[(hour, campaign, M_DELIVERED)] += sign
+                d[1] += sign
+            else:
+                counts[(hour, campaign, M_HARD[outcome])] += sign
+                d[2] += sign
+        if soft is not None:
+            hour = soft[F_FIRST_TS] // 3600
+            counts[(hour, campaign, M_SOFT)] += sign
+            domain_counts[(hour, campaign, domain)][3] += sign
+            _span(spans, hour, campaign, soft[F_FIRST_TS])
+
+    def _counts(self, counts: Counter, spans: dict, domain_counts: dict) -> None:
+        cur = self.conn.cursor()
+        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                        [(*k, n) for k, n in counts.items() if n])
+        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET n = min(n, excluded.n)",
+                        [(h, c, M_FIRST, lo) for (h, c), (lo, _) in spans.items()])
+        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET n = max(n, excluded.n)",
+                        [(h, c, M_LAST, hi) for (h, c), (_, hi) in spans.items()])
+        cur.executemany("INSERT INTO domain_counts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                        "sent = sent + excluded.sent, delivered = delivered + excluded.delivered, "
+                        "hard = hard + excluded.hard, soft = soft + excluded.soft",
+                        [(*k, *v) for k, v in domain_counts.items() if any(v)])
+
+    # -- other events ------------------------------------------------------
+    def _actions(self, events: list, result: BatchResult, acc) -> None:
         """Opens, clicks, unsubscribes, complaints, operator actions and a
         send's second outcomes: one row each, once (by natural key); of two
         records of the same event the earlier one is kept."""
@@ -426,6 +454,7 @@ class Writer:
             for row in self.conn.execute(sql, [v for k in chunk for v in k]):
                 stored[(row[A_PERSON], row[A_KEY])] = row
         inserts, updates = [], []
+        counts, spans, domain_counts = acc
         for key, row in rows.items():
             old = stored.get(key)
             if old is not None:
@@ -433,6 +462,7 @@ class Writer:
                 if old[A_TS] <= row[A_TS]:
                     continue
                 row = (old[A_ID], *row[1:])
+                self._contribute_action(old, acc, -1)
                 updates.append(row)
             else:
                 row = (self.next_action, *row[1:])
@@ -440,12 +470,9 @@ class Writer:
                 inserts.append(row)
                 if key not in moved:
                     result.added[_type_name(row[A_TYPE])] += 1
+            self._contribute_action(row, acc, +1)
             if row[A_TYPE] in SUPPRESSING or (row[A_TYPE] == TYPE_CODE[HARD_BOUNCED] and row[A_CLASS] in (1, 2)):
                 self.touched.add(row[A_PERSON])
-        if updates:
-            ids = [r[A_ID] for r in updates]
-            counts.apply(self.conn, -1, actions="a.id IN (SELECT value FROM json_each(?))", args=(json.dumps(ids),))
-            changed.extend(ids)
         cur = self.conn.cursor()
         cur.executemany(f"INSERT INTO actions VALUES ({_placeholders(len(ACTION_COLUMNS))})", inserts)
         cur.executemany(f"UPDATE actions SET ({', '.join(ACTION_COLUMNS[1:])}) = "
@@ -465,6 +492,25 @@ class Writer:
                 name("machine", event.machine), event.note, name("actor", event.actor), name("campaign", event.scope),
                 until, CLASS_CODE.get(event.bounce_class), name("reason", event.reason), event.smtp_code,
                 name("dsn", event.dsn), text, arg, getattr(event, "send_id", None))
+
+    def _contribute_action(self, row: tuple, acc, sign: int) -> None:
+        counts, spans, domain_counts = acc
+        kind = _type_name(row[A_TYPE])
+        campaign = row[A_CAMPAIGN] or 0
+        hour = row[A_TS] // 3600
+        if kind in M_TYPE:
+            counts[(hour, campaign, M_TYPE[kind])] += sign
+        elif kind == DELIVERED_TYPE:
+            counts[(hour, campaign, M_DELIVERED)] += sign
+            domain_counts[(hour, campaign, self.domain_of(row[A_PERSON]) or 0)][1] += sign
+        elif kind == HARD_BOUNCED:
+            outcome = OUTCOME_OF_CLASS.get(_class_name(row[A_CLASS]), 5)
+            counts[(hour, campaign, M_HARD[outcome])] += sign
+            domain_counts[(hour, campaign, self.domain_of(row[A_PERSON]) or 0)][2] += sign
+        else:
+            return  # operator actions are not campaign activity
+        _span(spans, hour, campaign, row[A_TS])
+
 
 class _Extra:
     """A send's outcome of a second type, stored as an action event."""
@@ -491,6 +537,17 @@ def _type_name(code: int) -> str:
 def _class_name(code: int | None) -> str | None:
     from .schema import CLASS_NAME
     return CLASS_NAME.get(code)
+
+
+def _span(spans: dict, hour: int, campaign: int, ts: int) -> None:
+    have = spans.get((hour, campaign))
+    if have is None:
+        spans[(hour, campaign)] = [ts, ts]
+    else:
+        if ts < have[0]:
+            have[0] = ts
+        if ts > have[1]:
+            have[1] = ts
 
 
 def _outcome_type(row: tuple | None) -> str | None:
