@@ -22,7 +22,7 @@ except ImportError:  # plain Python without Cython installed
     from . import cython_shim as cython
 
 from .config import Config
-from .store.codec import hash32
+from .store.codec import hash32, split_message_id, split_text
 from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_of
 
 DELIVERED, HARD = "delivered", "hard_bounced"
@@ -387,13 +387,21 @@ class Correlator:
         campaign = view.campaign or state.campaign or self.config.campaign_from_sender(state.sender)
         flags = (FINAL if state.key not in self.open else 0) | (CONTINUING if view.handle in self.loaded else 0)
         mkey = hash32(state.key if state.unique_key else f"{state.first_ts}|{state.key}")
-        return (view.handle, flags, view.person, mkey, campaign, state.email,
+        message_id = view.message_id or state.message_id
+        soft = view.soft
+        person = view.person
+        # The texts split into template and argument here, in the parsing
+        # process, which has time to spare for it (R_SPLIT).
+        split = (*split_message_id(message_id), *split_text(view.out_detail, person),
+                 *(split_text(soft[8], person) if soft is not None else (None, None)),
+                 *(split_text(soft[12], person) if soft is not None else (None, None)))
+        return (view.handle, flags, person, mkey, campaign, state.email,
                 view.host or state.host, view.format or state.format, view.queue_id or state.queue_id,
-                view.message_id or state.message_id, view.sent_ts, view.sent_src, view.sent_line,
+                message_id, view.sent_ts, view.sent_src, view.sent_line,
                 view.outcome, view.out_ts, view.out_src, view.out_line, view.out_class, view.out_reason,
                 view.out_code, view.out_dsn, view.out_detail,
-                tuple(view.soft) if view.soft is not None else None,
-                tuple(view.extra) if view.extra else None)
+                tuple(soft) if soft is not None else None,
+                tuple(view.extra) if view.extra else None, split)
 
     def open_state_rows(self) -> tuple[list[tuple[str, int, dict]], list[str]]:
         """(upserts, deletes) of open message state since the last call."""
@@ -407,6 +415,6 @@ class Correlator:
 # Field positions in a send record (Correlator.record), and its flags.
 (R_HANDLE, R_FLAGS, R_PERSON, R_MKEY, R_CAMPAIGN, R_EMAIL, R_HOST, R_FORMAT, R_QUEUE_ID,
  R_MESSAGE_ID, R_SENT_TS, R_SENT_SRC, R_SENT_LINE, R_OUTCOME, R_OUT_TS, R_OUT_SRC, R_OUT_LINE, R_CLASS,
- R_REASON, R_CODE, R_DSN, R_DETAIL, R_SOFT, R_EXTRA) = range(24)
+ R_REASON, R_CODE, R_DSN, R_DETAIL, R_SOFT, R_EXTRA, R_SPLIT) = range(25)
 FINAL = 1        # its message is closed: nothing more will come this run
 CONTINUING = 2   # the view was saved by an earlier run (open state)

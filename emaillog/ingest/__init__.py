@@ -21,7 +21,7 @@ from .jobs import Job, plan
 
 # Lines per committed batch; the environment variable exists for the
 # crash-safety tests, which need many commit points in a small file.
-BATCH_LINES = int(os.environ.get("EMAILLOG_BATCH_LINES", "100000"))
+BATCH_LINES = int(os.environ.get("EMAILLOG_BATCH_LINES", "60000"))
 
 
 @dataclass

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
+import queue
+import threading
 import traceback
 
 from . import BATCH_LINES
@@ -61,7 +64,7 @@ def _run_jobs(jobs, states: dict, ingest) -> None:
     try:
         while True:
             try:
-                batch = receiver.recv()
+                batch = pickle.loads(receiver.recv_bytes())
             except EOFError:
                 raise ParsingFailed("the parsing process ended early") from None
             if batch is None:
@@ -93,17 +96,31 @@ def _child(sender, receiver, config, states, jobs) -> None:
     _die_with_parent()
     if os.getppid() == 1:
         return
+    # A thread sends while the next batch is parsed: a send waits for the
+    # writer to finish the batch before, and parsing need not wait with it.
+    outbox: queue.Queue = queue.Queue(maxsize=2)
+
+    def post() -> None:
+        while (data := outbox.get()) is not None:
+            try:
+                sender.send_bytes(data)
+            except OSError:
+                return
+
+    poster = threading.Thread(target=post, daemon=True)
+    poster.start()
+
+    def send(item) -> None:
+        outbox.put(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+
     try:
         parsing = Parsing(config, states, BATCH_LINES)
         for batch in parsing.run(jobs):
-            sender.send(batch)
-        sender.send(None)
-    except BrokenPipeError:
-        pass
+            send(batch)
+        send(None)
     except BaseException:  # noqa: BLE001 - the parent reports it
-        try:
-            sender.send(traceback.format_exc())
-        except OSError:
-            pass
+        send(traceback.format_exc())
     finally:
+        outbox.put(None)
+        poster.join()
         sender.close()

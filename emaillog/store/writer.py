@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..correlate import (CONTINUING, FINAL, R_CAMPAIGN, R_CLASS, R_CODE, R_DETAIL, R_DSN, R_EMAIL, R_EXTRA,
                          R_FLAGS, R_FORMAT, R_HANDLE, R_HOST, R_MESSAGE_ID, R_MKEY, R_OUT_LINE, R_OUT_SRC, R_OUT_TS,
-                         R_OUTCOME, R_PERSON, R_QUEUE_ID, R_REASON, R_SENT_LINE, R_SENT_SRC, R_SENT_TS, R_SOFT)
+                         R_OUTCOME, R_PERSON, R_QUEUE_ID, R_REASON, R_SENT_LINE, R_SENT_SRC, R_SENT_TS, R_SOFT, R_SPLIT)
 from ..events import HARD_BOUNCED, DELIVERED as DELIVERED_TYPE, SENT, SOFT_BOUNCED
 from .codec import hash32, hash63, join_text, split_message_id, split_text, split_url
 from .schema import (CLASS_CODE, CLASS_OF_OUTCOME, DELIVERED, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT,
@@ -44,8 +44,8 @@ ACTION_COLUMNS = ("id", "ts", "type", "person", "key", "campaign", "email", "hos
  A_DSN, A_TEXT, A_ARG, A_SEND) = range(len(ACTION_COLUMNS))
 SUPPRESSING = {TYPE_CODE[t] for t in ("unsubscribed", "complained", "manual_suppressed", "released")}
 
-CACHE_PERSONS = 100_000
-CACHE_TEXTS = 50_000
+CACHE_PERSONS = 50_000
+CACHE_TEXTS = 20_000
 CHUNK = 400  # ids per IN (...) query
 
 
@@ -62,9 +62,9 @@ def _placeholders(n: int) -> str:
 
 class Bits:
     """A fixed set of bits indexed by a hash: `maybe(h)` is False only for
-    values never added (a one-hash Bloom filter, 8 MB)."""
+    values never added (a one-hash Bloom filter, 4 MB)."""
 
-    SIZE = 1 << 26
+    SIZE = 1 << 25
 
     def __init__(self):
         self.bits = bytearray(self.SIZE >> 3)
@@ -317,7 +317,12 @@ class Writer:
         stored as action events."""
         name = self.name
         address = record[R_PERSON]
-        mid, mid_arg = split_message_id(record[R_MESSAGE_ID])
+        split = record[R_SPLIT] if len(record) > R_SPLIT else None
+        if split is None:  # a record made elsewhere (convert.py): split the texts here
+            split = (*split_message_id(record[R_MESSAGE_ID]), *split_text(record[R_DETAIL], address),
+                     *(split_text(record[R_SOFT][8], address) if record[R_SOFT] else (None, None)),
+                     *(split_text(record[R_SOFT][12], address) if record[R_SOFT] else (None, None)))
+        mid, mid_arg, out_template, out_arg, soft_template, soft_arg, first_template, first_arg = split
         outcomes = [(record[R_OUTCOME], record[R_OUT_TS], record[R_OUT_SRC], record[R_OUT_LINE], record[R_CLASS],
                      record[R_REASON], record[R_CODE], record[R_DSN], record[R_DETAIL])] if record[R_OUTCOME] else []
         outcomes.extend(record[R_EXTRA] or ())
@@ -325,7 +330,10 @@ class Writer:
         if outcomes:
             kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail = outcomes[0]
             outcome = DELIVERED if kind == DELIVERED_TYPE else OUTCOME_OF_CLASS.get(cls, 5)
-            text, arg = self.split(detail, address)
+            if outcomes[0][1] == record[R_OUT_TS] and detail is record[R_DETAIL]:
+                text, arg = self.text(out_template), out_arg
+            else:
+                text, arg = self.split(detail, address)
             out = (outcome, out_ts, name("file", out_src), out_line, name("reason", reason), code,
                    name("dsn", dsn), text, arg)
         else:
@@ -339,8 +347,8 @@ class Writer:
         if view is not None:
             (first_ts, first_src, first_line, attempts, last_ts, s_reason, s_code, s_dsn, s_detail,
              f_reason, f_code, f_dsn, f_detail) = view
-            s_text, s_arg = self.split(s_detail, address)
-            f_text, f_arg = self.split(f_detail, address)
+            s_text, s_arg = self.text(soft_template), soft_arg
+            f_text, f_arg = self.text(first_template), first_arg
             soft = (send_id, first_ts, name("file", first_src), first_line, attempts, last_ts,
                     name("reason", s_reason), s_code, name("dsn", s_dsn), s_text, s_arg,
                     name("reason", f_reason), f_code, name("dsn", f_dsn), f_text, f_arg, row[S_OUT_TS])
