@@ -55,7 +55,7 @@ class Store:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA temp_store=MEMORY")
             # Index pages of a big store stay in memory during an ingest.
-            self.conn.execute("PRAGMA cache_size=-32000")
+            self.conn.execute("PRAGMA cache_size=-16000")
             self._migrate(progress)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable emaillog database ({exc}); "
