@@ -534,22 +534,31 @@ def rejects(
 
 
 @app.command(cls=ReadableHelpCommand)
-def migrate(ctx: typer.Context):
+def migrate(
+    ctx: typer.Context,
+    rebuild: bool = typer.Option(False, "--rebuild", help="Also compute the derived state (hourly counts, suppression intervals) again from the events."),
+):
     """Bring the database up to date with this version's layout.
 
     Any command does this when it opens an older database; this one says what
     it did. A database of the first release is converted (every event, the
     open messages and the rejected lines are kept), with a progress bar.
     """
+    from .lock import IngestLock
     g: Globals = ctx.obj
-    store = g.store()
-    try:
-        if store.applied:
-            print(f"{g.db_path}: applied {', '.join(store.applied)}")
-        else:
-            print(f"{g.db_path}: up to date")
-    finally:
-        store.close()
+    with IngestLock(g.db_path, 60.0):
+        store = g.store()
+        try:
+            if store.applied:
+                print(f"{g.db_path}: applied {', '.join(store.applied)}")
+            else:
+                print(f"{g.db_path}: up to date")
+            if rebuild:
+                sizes = store.rebuild(g.config())
+                print(f"rebuilt: {sizes['counts']} hourly counts, {sizes['domain_counts']} domain counts, "
+                      f"{sizes['suppressions']} suppression intervals")
+        finally:
+            store.close()
 
 
 @app.command("formats", cls=ReadableHelpCommand)

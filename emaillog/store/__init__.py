@@ -131,6 +131,17 @@ class Store:
             row_id = writer.next_action - 1
         return row_id * 4 + 3
 
+    def rebuild(self, config) -> dict:
+        """The derived state (hourly counts, suppression intervals) computed
+        again from the sends and actions, in one transaction; returns how
+        many rows each table holds after."""
+        from .suppressions import rebuild as rebuild_suppressions
+        with self.transaction():
+            self.writer(config).rebuild_counts()
+            rebuild_suppressions(self.conn, config)
+        return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("counts", "domain_counts", "suppressions")}
+
     # -- ingest reads --------------------------------------------------------
     def file_progress(self, fingerprint: str) -> dict | None:
         row = self.conn.execute(
