@@ -111,8 +111,12 @@ class SendView:
         view = cls(0, None, 0, None, None)
         for name, value in zip(cls.FIELDS, data):
             setattr(view, name, value)
+        # JSON made lists of the (fingerprint, label) sources
+        view.sent_src, view.out_src = _pair(view.sent_src), _pair(view.out_src)
+        if view.soft is not None:
+            view.soft[1] = _pair(view.soft[1])
         if view.extra is not None:
-            view.extra = [tuple(e) for e in view.extra]
+            view.extra = [(e[0], e[1], _pair(e[2]), *e[3:]) for e in view.extra]
         return view
 
 
@@ -181,6 +185,11 @@ def seconds(ts) -> int:
     return ts if isinstance(ts, int) else int(ts.timestamp())
 
 
+def _pair(src):
+    """A source read back from JSON: (fingerprint, label), or a label alone."""
+    return tuple(src) if isinstance(src, list) else src
+
+
 def split_source(source: str | None) -> tuple[str | None, int | None]:
     """`mail.log:12` -> (`mail.log`, 12); other sources stay whole."""
     if not source:
@@ -210,6 +219,7 @@ class Correlator:
                 self.next_handle = max(self.next_handle, view.handle + 1)
                 self.loaded.add(view.handle)
         self.events: list[Event] = []
+        self.file: str | None = None  # the fingerprint of the input being read (see `sources`)
         # The classifier, imported when there is work: compiling its tables
         # costs a cron run that finds nothing new.
         from . import classify
@@ -264,6 +274,7 @@ class Correlator:
         elif isinstance(fact, MessageDone):
             self._close(fact.key)
         elif isinstance(fact, Event):
+            fact.source_file = self.file
             self.events.append(fact)
 
     def done(self, key: str) -> None:
@@ -297,6 +308,8 @@ class Correlator:
         state = self._state(key, ts, fmt)
         if sender and not state.sender:
             state.sender = sender
+        if src is not None:
+            src = (self.file, src)  # which input, and its name then: an event's `source`
         if state.is_notice:
             self.counters.notices_skipped += 1
             return
@@ -360,6 +373,8 @@ class Correlator:
             return
         state.last_ts = max(state.last_ts, ts)
         self.dirty_states.add(key)
+        if src is not None:
+            src = (self.file, src)
         for person, view in state.sends.items():
             if view.soft is None or person in state.settled:
                 continue

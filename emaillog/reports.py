@@ -107,7 +107,14 @@ def ingest_summary(data: dict) -> Group:
     if data["notices_skipped"]:
         table.add_row("own bounce notices skipped", str(data["notices_skipped"]))
     table.add_row("messages still open", str(data["open_messages"]))
+    for item in data.get("reread", ()):
+        table.add_row(Text(f"read again: {safe(item['file'])}"), f"{item['events_removed']} events removed first")
+    for item in data.get("rotated_files_finished", ()):
+        table.add_row(Text(f"finished rotated {safe(item['file'])}"), "")
     parts = [table]
+    for path in data.get("waiting_for_newline", ()):
+        parts.append(Text(f"{safe(path)}: its last line has no newline yet; it is read when it has one",
+                          style="dim"))
     if data["lines_rejected"]:
         parts.append(Text("see them with: emaillog rejects", style="dim"))
     return Group(*parts)

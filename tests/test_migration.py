@@ -73,7 +73,9 @@ def test_an_ingest_continues_the_messages_left_open(old_db, cli, tmp_path):
     env = {"EMAILLOG_DB": str(old_db)}
     ingest = cli("ingest", "--year", "2026", "--tz", "UTC", "--json", rest, env_extra=env)
     assert ingest.returncode == 0, ingest.stderr
-    assert json.loads(ingest.stdout) == json.loads(expected("continue_ingest.json"))
+    want = json.loads(expected("continue_ingest.json"))
+    got = json.loads(ingest.stdout)
+    assert {k: got[k] for k in want} == want  # (later versions add fields to the summary)
     assert rows(cli("events", "--format", "jsonl", env_extra=env).stdout) == rows(expected("cont_events.jsonl.gz"))
 
 

@@ -84,6 +84,7 @@ class Parsing:
         if job.offset and hasattr(parser, "prime"):
             parser.prime(opened.head)  # e.g. a CSV header read in an earlier run
         reading = _Reading(job, job.module.NAME)
+        self.correlator.file = opened.fingerprint
         lines = self._chunks(reading, parser, label) if hasattr(parser, "feed_text") else \
             self._lines(reading, parser, label)
         try:

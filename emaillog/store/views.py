@@ -34,8 +34,8 @@ def _text(text: str, arg: str, address: str = "p.address") -> str:
 
 
 def _source(file: str, line: str) -> str:
-    return f"CASE WHEN {file} IS NULL THEN NULL WHEN {line} IS NULL THEN {_name(file)} " \
-           f"ELSE {_name(file)} || ':' || {line} END"
+    label = f"(SELECT label FROM sources WHERE id = {file})"
+    return f"CASE WHEN {file} IS NULL THEN NULL WHEN {line} IS NULL THEN {label} ELSE {label} || ':' || {line} END"
 
 
 def _ratio(part: str, whole: str) -> str:

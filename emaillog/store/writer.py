@@ -87,6 +87,7 @@ class Writer:
         self.conn = conn
         self.config = config
         self.names: dict[tuple[str, str], int] = {}
+        self.sources: dict[tuple, int] = {}
         self.texts: dict[str, int] = {}
         self.persons: dict[str, int] = {}
         self.domains: dict[int, int] = {}  # person id -> domain name id, for the persons in `persons`
@@ -122,6 +123,32 @@ class Writer:
                 row = self.conn.execute("INSERT INTO names (kind, value) VALUES (?, ?) RETURNING id", key).fetchone()
             found = self.names[key] = row[0]
         return found
+
+    def source(self, src) -> int | None:
+        """sources.id of (fingerprint, label); a label alone has no fingerprint."""
+        if src is None:
+            return None
+        if isinstance(src, str):
+            src = (None, src)
+        found = self.sources.get(src)
+        if found is None:
+            fingerprint, label = src
+            row = self.conn.execute("SELECT id FROM sources WHERE fingerprint IS ? AND label = ?", src).fetchone()
+            if row is None:
+                row = self.conn.execute("INSERT INTO sources (fingerprint, label) VALUES (?, ?) RETURNING id",
+                                        src).fetchone()
+            found = self.sources[src] = row[0]
+        return found
+
+    def source_of(self, source_id: int | None):
+        """(fingerprint, label) of a sources.id."""
+        if source_id is None:
+            return None
+        for src, id_ in self.sources.items():
+            if id_ == source_id:
+                return src
+        row = self.conn.execute("SELECT fingerprint, label FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return tuple(row) if row else None
 
     def text(self, template: str | None) -> int | None:
         if template is None:
@@ -334,13 +361,13 @@ class Writer:
                 text, arg = self.text(out_template), out_arg
             else:
                 text, arg = self.split(detail, address)
-            out = (outcome, out_ts, name("file", out_src), out_line, name("reason", reason), code,
+            out = (outcome, out_ts, self.source(out_src), out_line, name("reason", reason), code,
                    name("dsn", dsn), text, arg)
         else:
             out = (None,) * 9
         row = (send_id, person_id, record[R_MKEY], name("campaign", record[R_CAMPAIGN]),
                name("email", record[R_EMAIL]), name("host", record[R_HOST]), name("format", record[R_FORMAT]),
-               record[R_QUEUE_ID], self.text(mid), mid_arg, record[R_SENT_TS], name("file", record[R_SENT_SRC]),
+               record[R_QUEUE_ID], self.text(mid), mid_arg, record[R_SENT_TS], self.source(record[R_SENT_SRC]),
                record[R_SENT_LINE], *out)
         soft = None
         view = record[R_SOFT]
@@ -349,7 +376,7 @@ class Writer:
              f_reason, f_code, f_dsn, f_detail) = view
             s_text, s_arg = self.text(soft_template), soft_arg
             f_text, f_arg = self.text(first_template), first_arg
-            soft = (send_id, first_ts, name("file", first_src), first_line, attempts, last_ts,
+            soft = (send_id, first_ts, self.source(first_src), first_line, attempts, last_ts,
                     name("reason", s_reason), s_code, name("dsn", s_dsn), s_text, s_arg,
                     name("reason", f_reason), f_code, name("dsn", f_dsn), f_text, f_arg, row[S_OUT_TS])
         return row, soft, outcomes[1:]
@@ -359,7 +386,7 @@ class Writer:
         value = self.value_of
         kind = DELIVERED_TYPE if row[S_OUTCOME] == DELIVERED else HARD_BOUNCED
         template = self.template_of(row[S_OUT_TEXT])
-        return (kind, row[S_OUT_TS], value(row[S_OUT_FILE]), row[S_OUT_LINE], CLASS_OF_OUTCOME.get(row[S_OUTCOME]),
+        return (kind, row[S_OUT_TS], self.source_of(row[S_OUT_FILE]), row[S_OUT_LINE], CLASS_OF_OUTCOME.get(row[S_OUTCOME]),
                 value(row[S_OUT_REASON]), row[S_OUT_CODE], value(row[S_OUT_DSN]),
                 join_text(template, row[S_OUT_ARG], address))
 
@@ -435,6 +462,44 @@ class Writer:
                         "sent = sent + excluded.sent, delivered = delivered + excluded.delivered, "
                         "hard = hard + excluded.hard, soft = soft + excluded.soft",
                         [(*k, *v) for k, v in domain_counts.items() if any(v)])
+
+    # -- reading a file again ---------------------------------------------
+    def remove_source(self, fingerprint: str) -> int:
+        """Take out every send and action read from the input with this
+        fingerprint (and what they gave the counts), its rejects and read
+        position; suppressions of the persons concerned are computed again."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM sources WHERE fingerprint = ?", (fingerprint,))]
+        removed = 0
+        if ids:
+            marks = _placeholders(len(ids))
+            counts, spans, domain_counts = Counter(), {}, defaultdict(lambda: [0, 0, 0, 0])
+            acc = (counts, spans, domain_counts)
+            sends = self.conn.execute(f"SELECT * FROM sends WHERE sent_file IN ({marks})", ids).fetchall()
+            soft = {r[F_SEND]: r for r in self.conn.execute(
+                f"SELECT b.* FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE s.sent_file IN ({marks})", ids)}
+            actions = self.conn.execute(f"SELECT * FROM actions WHERE file IN ({marks})", ids).fetchall()
+            for row in sends:
+                self.domain_of(row[S_PERSON])
+                self._contribute(row, soft.get(row[S_ID]), acc, -1)
+                self.touched.add(row[S_PERSON])
+                removed += 1 + (row[S_OUTCOME] is not None) + (row[S_ID] in soft)
+            for row in actions:
+                self.domain_of(row[A_PERSON])
+                self._contribute_action(row, acc, -1)
+                self.touched.add(row[A_PERSON])
+                removed += 1
+            self._counts(counts, {}, domain_counts)
+            self.conn.execute(f"DELETE FROM soft_bounces WHERE send IN (SELECT id FROM sends WHERE sent_file IN ({marks}))",
+                              ids)
+            self.conn.execute(f"DELETE FROM sends WHERE sent_file IN ({marks})", ids)
+            self.conn.execute(f"DELETE FROM actions WHERE file IN ({marks})", ids)
+            if self.touched:
+                from .suppressions import recompute
+                recompute(self.conn, sorted(self.touched), self.config)
+                self.touched.clear()
+        self.conn.execute("DELETE FROM rejects WHERE file_fingerprint = ?", (fingerprint,))
+        self.conn.execute("DELETE FROM files WHERE fingerprint = ?", (fingerprint,))
+        return removed
 
     # -- the derived state again ------------------------------------------
     def rebuild_counts(self) -> None:
@@ -528,7 +593,8 @@ class Writer:
         until = event.until if event.until is None or isinstance(event.until, int) else int(event.until.timestamp())
         return (None, ts, TYPE_CODE[event.type], person_id, hash63(event.key), name("campaign", event.campaign),
                 name("email", event.email), name("host", event.host), name("format", event.source_format),
-                event.queue_id, self.text(mid), mid_arg, name("file", file), line, self.text(url), url_arg,
+                event.queue_id, self.text(mid), mid_arg, self.source((getattr(event, "source_file", None), file))
+                if file is not None else None, line, self.text(url), url_arg,
                 name("machine", event.machine), event.note, name("actor", event.actor), name("campaign", event.scope),
                 until, CLASS_CODE.get(event.bounce_class), name("reason", event.reason), event.smtp_code,
                 name("dsn", event.dsn), text, arg, getattr(event, "send_id", None))
@@ -558,6 +624,10 @@ class _Extra:
     def __init__(self, outcome: tuple, record: tuple, send_id: int, *, moved: bool = False):
         kind, ts, src, line, cls, reason, code, dsn, detail = outcome
         self.moved = moved  # stored before as the send's outcome: not a new event
+        if isinstance(src, tuple):
+            self.source_file, src = src
+        else:
+            self.source_file = None
         self.type, self.ts, self.bounce_class, self.reason, self.smtp_code, self.dsn = kind, ts, cls, reason, code, dsn
         self.detail = detail
         self.source = f"{src}:{line}" if line is not None else src
