@@ -96,6 +96,10 @@ def ingest_summary(data: dict) -> Group:
     table.add_column(justify="right")
     table.add_row("files read", str(data["files_read"]))
     table.add_row("lines read", str(data["lines_read"]))
+    by_format = data.get("lines_by_format", {})
+    if len(by_format) > 1:  # a file of several programs, or files of several formats
+        for fmt, count in by_format.items():
+            table.add_row(Text(f"  {fmt}", style="dim"), str(count))
     for kind, count in data["events_added"].items():
         table.add_row(Text(f"  {kind}", style=TYPE_STYLES.get(kind, "")), str(count))
     table.add_row("new events", str(data["events_added_total"]))

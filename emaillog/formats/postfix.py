@@ -126,6 +126,7 @@ class Parser:
     def __init__(self, ctx: ParseContext):
         self.ctx = ctx
         self._stamps: dict[str, int] = {}  # stamp text -> UTC seconds
+        self.fast_lines = 0  # Postfix lines the bulk reader read itself
 
     def parse(self, line: str, source: str) -> list:
         if "postfix" not in line:
@@ -200,16 +201,18 @@ class Parser:
             stage=stage_of(text) if text and "in reply to" in text else None,
         )]
 
-    def feed_text(self, text: str, line_no: int, corr, label: str):
+    def feed_text(self, text: str, line_no: int, corr, label: str, other=None):
         """Parse a chunk of whole lines (numbered from line_no + 1) into
         `corr`. One regular expression finds every Postfix line with its
-        syslog header in C; other lines go through `parse`. Returns (lines,
-        skipped, rejects as (line_no, why, text), latest time seen)."""
+        syslog header in C; other lines go through `parse` (or `other`, a
+        parse of the caller's: the syslog router gives them to their
+        program's parser). Returns (lines, skipped, rejects as (line_no, why,
+        text), latest time seen)."""
         if "\r" in text or "\x00" in text:  # the line-by-line path judges those lines
             lines = [line.rstrip("\r") for line in text.split("\n")]
             if lines[-1] == "":
                 lines.pop()
-            skipped, rejects, latest = self.feed_lines(lines, line_no, corr, label)
+            skipped, rejects, latest = self.feed_lines(lines, line_no, corr, label, other)
             return len(lines), skipped, rejects, latest
         skipped = 0
         rejects = []
@@ -226,7 +229,7 @@ class Parser:
             lines = block.split("\n")
             if lines[-1] == "":
                 lines.pop()
-            s_, r_, l_ = self.feed_lines(lines, line_no, corr, label)
+            s_, r_, l_ = self.feed_lines(lines, line_no, corr, label, other)
             skipped += s_
             rejects.extend(r_)
             if l_ and l_ > latest:
@@ -243,6 +246,7 @@ class Parser:
                 line_no -= 1
                 others(m.group() + "\n")  # a very long line: the line-by-line path judges it
                 continue
+            self.fast_lines += 1
             stamp, host, prog, qid, rest = m.groups()
             ts = stamps.get(stamp)
             if ts is None:
@@ -306,12 +310,13 @@ class Parser:
             others(text[pos:])
         return line_no - first, skipped, rejects, latest or None
 
-    def feed_lines(self, lines: list[str], line_no: int, corr, label: str):
-        """`parse` line by line into `corr`: (skipped, rejects, latest)."""
+    def feed_lines(self, lines: list[str], line_no: int, corr, label: str, other=None):
+        """`parse` (or `other`) line by line into `corr`: (skipped, rejects, latest)."""
         skipped = 0
         rejects = []
         latest = 0
         feed = corr.feed
+        parse = other or self.parse
         for line in lines:
             line_no += 1
             defect = text_defect(line)  # too long, or NULs left by a crash
@@ -319,7 +324,7 @@ class Parser:
                 rejects.append((line_no, *defect))
                 continue
             try:
-                facts = self.parse(line, f"{label}:{line_no}")
+                facts = parse(line, f"{label}:{line_no}")
             except TimestampError as exc:
                 rejects.append((line_no, str(exc), line))
                 continue

@@ -31,6 +31,7 @@ class Summary:
 
     files_read: int = 0
     lines_read: int = 0
+    lines_by_format: Counter = field(default_factory=Counter)
     events_added: Counter = field(default_factory=Counter)
     events_known: int = 0
     attempts_merged: int = 0  # later deferrals folded into a stored soft bounce
@@ -51,6 +52,7 @@ class Summary:
     def to_json(self) -> dict:
         return {
             "files_read": self.files_read, "lines_read": self.lines_read,
+            "lines_by_format": dict(sorted(self.lines_by_format.items())),
             "events_added": dict(sorted(self.events_added.items())),
             "events_added_total": sum(self.events_added.values()),
             "events_already_known": self.events_known, "soft_bounce_attempts_merged": self.attempts_merged,
@@ -192,7 +194,7 @@ class Ingest:
     def write(self, batch) -> None:
         """Store one batch in one transaction and count what it did."""
         with self.store.transaction():
-            result = self.writer.write(batch.sends, batch.events, rejects=batch.rejects,
+            result = self.writer.write(batch.sends, batch.events, drops=batch.drops, rejects=batch.rejects,
                                        open_upserts=batch.open_upserts, open_deletes=batch.open_deletes,
                                        progress=batch.progress)
         s = self.summary
@@ -200,6 +202,7 @@ class Ingest:
         s.events_known += result.known + batch.repeats
         s.attempts_merged += batch.soft_facts - result.added.get("soft_bounced", 0)
         s.lines_read += batch.lines
+        s.lines_by_format.update(batch.formats)
         s.skipped += batch.skipped
         s.rejected += len(batch.rejects)
         s.notices_skipped += batch.notices_skipped

@@ -44,7 +44,7 @@ class Job:
 def detect(opened: OpenedInput, forced: str) -> object | InputProblem:
     if forced != "auto":
         return formats.FORMATS[forced]
-    module, why = formats.detect(opened.head)
+    module, why = formats.detect_file(opened.head)
     if module is None:
         return InputProblem(opened.input.path, f"{opened.input.path}: not a log format we know ({why}); "
                                                "pass --format to force one")

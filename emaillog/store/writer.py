@@ -214,13 +214,15 @@ class Writer:
 
     # -- a batch -----------------------------------------------------------
     def write(self, sends: list[tuple], events: list, rejects=(), open_upserts=(), open_deletes=(),
-              progress: dict | None = None) -> BatchResult:
+              progress: dict | None = None, drops=()) -> BatchResult:
         result = BatchResult()
         counts = Counter()
         spans: dict[tuple, list] = {}
         domain_counts = defaultdict(lambda: [0, 0, 0, 0])
         acc = (counts, spans, domain_counts)
         before = self.new_persons
+        if drops:
+            self._drop(drops, acc)
         if sends:
             self._sends(sends, result, acc)
         if events:
@@ -290,7 +292,29 @@ class Writer:
         if extras:
             self._actions(extras, result, acc)
 
-    def _find_existing(self, fresh: list[tuple], ids: dict[str, int]) -> None:
+    def _drop(self, records: list[tuple], acc) -> None:
+        """Remove the sends these records name (a copy's, folded into the
+        original send of a hand-off), and what they gave the counts."""
+        ids = self.person_ids({r[R_PERSON] for r in records})
+        fresh = [r for r in records if r[R_HANDLE] not in self.handles]
+        if fresh:
+            self._find_existing(fresh, ids, make=False)
+        for record in records:
+            entry = self.handles.pop(record[R_HANDLE], None)
+            self.seen.discard(record[R_HANDLE])
+            if entry is None or entry[1] is None:
+                continue
+            send_id, row, soft = entry
+            self._contribute(row, soft, acc, -1)
+            for action in self.conn.execute("SELECT * FROM actions WHERE send = ?", (send_id,)).fetchall():
+                self._contribute_action(action, acc, -1)
+            self.conn.execute("DELETE FROM actions WHERE send = ?", (send_id,))
+            self.conn.execute("DELETE FROM soft_bounces WHERE send = ?", (send_id,))
+            self.conn.execute("DELETE FROM sends WHERE id = ?", (send_id,))
+            self.touched.add(row[S_PERSON])
+            entry[1] = entry[2] = None
+
+    def _find_existing(self, fresh: list[tuple], ids: dict[str, int], make: bool = True) -> None:
         """Give each send new to this run its entry [id, stored row, stored
         soft row]: the row already stored for it (the same message and
         person), else a new id. Two records of one send in a batch share one
@@ -320,6 +344,8 @@ class Writer:
                     row = next((r for r in found.get(key, ()) if (r[S_QUEUE_ID], r[S_HOST], r[S_FORMAT]) == identity),
                                None)
                     if row is None:
+                        if not make:
+                            continue
                         entry = [self.next_send, None, None]
                         self.next_send += 1
                         self.made_sends.add((key[0] << 32) | key[1])
