@@ -26,7 +26,7 @@ except ImportError:  # plain Python without Cython installed
 
 from .config import Config
 from .store.codec import hash32, split_message_id, split_text
-from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_of
+from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_address, person_of
 
 DELIVERED, HARD = "delivered", "hard_bounced"
 RECENT = 20_000  # finished messages kept for a hand-off logged after its copy finished
@@ -359,7 +359,7 @@ class Correlator:
             return
         # The address the campaign sent to is the person; but a person always
         # has a domain: a bare local orig_to (an alias) is not one (SPEC §3).
-        person = person_of(orig if orig and "@" in orig else recipient)
+        person = person_of(person_address(recipient, orig))
         if not person:
             return
         person = state.forward.get(person, person)  # a copy's recipient is the original send's person

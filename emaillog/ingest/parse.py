@@ -111,7 +111,10 @@ class Parsing:
             reading.batch.problems.append({"file": problem.path, "message": problem.message, "fatal": problem.fatal})
         last = self._finish(reading)
         last.file_done = True
-        if last.progress is not None and job.final and not last.problems:
+        path = opened.input.path
+        for warning in getattr(job.clock, "warnings", ()):  # e.g. a year-less date that went backwards
+            last.problems.append({"file": path, "message": f"{path}: {warning}", "fatal": False})
+        if last.progress is not None and job.final and not any(p["fatal"] for p in last.problems):
             last.progress["complete"] = 1
         yield last
 

@@ -158,8 +158,8 @@ class Reader:
                 "s.id", "s.person", "s.campaign",
                 ["s.out_ts IS NOT NULL" if len(outcomes) == 2 else outcomes[0]])
         if "soft_bounced" in wanted:
-            add("soft", sends + ", b.first_ts, b.first_file, b.first_line, b.attempts, b.last_ts, b.reason, b.code, "
-                "b.dsn, b.text, b.arg", "soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person",
+            add("soft", sends + ", b.first_ts, b.first_file, b.first_line, b.attempts, b.last_ts, b.first_reason, "
+                "b.first_code, b.first_dsn, b.first_text, b.first_arg", "soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person",
                 "b.first_ts", "b.send", "s.person", "s.campaign")
         action_types = sorted(TYPE_CODE[t] for t in wanted if t not in ("sent",) and t in TYPE_CODE)
         if action_types:
@@ -208,6 +208,9 @@ class Reader:
         return event
 
     def _soft(self, row) -> dict:
+        """A soft bounce shows its first attempt's reply at its time, with
+        the number of attempts and the last one's time (how the retries
+        ended is the retry state's: `retries`)."""
         event = self._base(row)
         names = self.names()
         first_ts, first_file, first_line, attempts, last_ts, reason, code, dsn, text, arg = row[12:22]
