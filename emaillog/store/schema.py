@@ -204,3 +204,11 @@ def m004_compact(conn):
     defaults = Config()
     sync_views(conn, defaults.retry_window_hours, defaults.spam_block_hours)
     conn.execute("INSERT INTO meta VALUES ('windows', ?)", (windows(defaults),))
+
+
+@migration
+def m005_journal_cursor(conn):
+    """Where `ingest --journal` stopped: the `__CURSOR` of the last journal
+    entry stored, kept in the journal's `files` row (fingerprint
+    `journal:<machine id>`), committed with each batch like a file offset."""
+    conn.execute("ALTER TABLE files ADD COLUMN cursor TEXT")
