@@ -11,20 +11,46 @@ The same lines must give the same events whichever way they come.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from capture_checks import by_message_id, check_every_message_and_recipient, load
 from conftest import CORPUS, LOGS, run_ingest
 from emaillog import formats
+from emaillog.config import Config
 from emaillog.formats import journald
+from emaillog.ingest import Ingest, Options
+from emaillog.ingest.journal import Journal
+from emaillog.store import Store
 
 HERE = LOGS / "journald"
 JSON = HERE / "postfix.json"
 SYSLOG = LOGS / "postfix" / "rfc3339.log"  # the capture the journal was made of
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+IN_CI = os.environ.get("CI") == "true"  # .ci/run installs systemd and systemd-journal-remote
+
+
+def needs(tool: str, path: str | None) -> None:
+    if path is None or not os.path.exists(path):
+        if IN_CI:
+            pytest.fail(f"{tool} is missing in CI (.ci/run installs it)")
+        pytest.skip(f"{tool} is not installed")
+
+
+@pytest.fixture
+def journalctl():
+    needs("journalctl", shutil.which("journalctl"))
+
+
+@pytest.fixture
+def journal_remote(journalctl):
+    needs("systemd-journal-remote", JOURNAL_REMOTE)
 
 
 def entries() -> list[dict]:
@@ -183,6 +209,189 @@ def test_standard_input_is_detected(cli):
     sent = cli("events", "--type", "sent", "--format", "jsonl").stdout.splitlines()
     assert len(sent) == summary["events_added"]["sent"] > 0
     assert {json.loads(s)["source"].split(":")[0] for s in sent} == {"<stdin>"}
+
+
+# -- the journal itself: ingest --journal ------------------------------------
+
+def journal_file(tmp_path, name="postfix.journal") -> Path:
+    path = tmp_path / name
+    with gzip.open(HERE / "postfix.journal.gz") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path
+
+
+def journal_ingest(db, *files, units=(), **options):
+    store = Store(db)
+    summary = Ingest(store, Config(), Options(journal=Journal(tuple(map(str, files)), units), **options)).run([])
+    return store, summary
+
+
+def test_journal_is_read_by_cursor(tmp_path, journal_remote):
+    """First run reads all, the next nothing, then only what was appended;
+    the end result is that of reading everything at once."""
+    full = journal_file(tmp_path, "full.journal")
+    export = subprocess.run(["journalctl", f"--file={full}", "--output=export"], check=True,
+                            capture_output=True).stdout
+    parts = [p for p in export.split(b"\n\n") if p.strip()]
+    assert len(parts) == len(entries())
+    split = len(parts) // 2  # messages are open across the split: their state waits in the store
+    live = tmp_path / "live.journal"
+
+    def append(chunk):
+        subprocess.run([JOURNAL_REMOTE, f"--output={live}", "-"], input=b"".join(p + b"\n\n" for p in chunk),
+                       check=True, capture_output=True)
+
+    append(parts[:split])
+    db = tmp_path / "j.db"
+    store, first = journal_ingest(db, live)
+    assert first.journal["entries"] == split and first.lines_read == split
+    assert first.open_messages > 0
+    cursor = first.journal["cursor"]
+    fields = dict(part.split("=", 1) for part in cursor.split(";"))  # s=seqnum id;i=seqnum;b=boot;m=mono;t=time
+    last = entries()[split - 1]
+    assert (int(fields["t"], 16), fields["b"]) == (int(last["__REALTIME_TIMESTAMP"]), last["_BOOT_ID"])
+    store.close()
+
+    store, again = journal_ingest(db, live)
+    assert again.journal == {"entries": 0, "cursor": cursor}
+    assert again.lines_read == 0 and not again.events_added
+    store.close()
+
+    append(parts[split:])
+    store, third = journal_ingest(db, live)
+    assert third.journal["entries"] == len(parts) - split
+    assert third.events_added  # the rest of the messages
+    lines = sorted(int(e["source"].rsplit(":", 1)[1]) for e in store.events())
+    assert lines[-1] > split  # entries are numbered on across runs
+    clean, _ = run_ingest(tmp_path / "clean.db", [JSON])
+    assert comparable(store) == comparable(clean)
+    assert third.open_messages == 0
+    store.close()
+    clean.close()
+
+
+def test_a_vacuumed_cursor_goes_on_from_the_oldest_entry_left(tmp_path, journal_remote):
+    """The stored cursor's entry is gone (journald deleted the older file):
+    every entry left is read, the first one too (journalctl --after-cursor
+    would step over it)."""
+    full = journal_file(tmp_path, "full.journal")
+    export = subprocess.run(["journalctl", f"--file={full}", "--output=export"], check=True,
+                            capture_output=True).stdout
+    parts = [p for p in export.split(b"\n\n") if p.strip()]
+    split = len(parts) // 2
+    live = tmp_path / "live.journal"
+    for chunk in (parts[:split], parts[split:]):
+        live.unlink(missing_ok=True)  # the second time: only the newer entries are left
+        subprocess.run([JOURNAL_REMOTE, f"--output={live}", "-"], input=b"".join(p + b"\n\n" for p in chunk),
+                       check=True, capture_output=True)
+        store, summary = journal_ingest(tmp_path / "j.db", live)
+        assert summary.journal["entries"] == len(chunk)
+        store.close()
+    store = Store(tmp_path / "j.db")
+    clean, _ = run_ingest(tmp_path / "clean.db", [JSON])
+    assert comparable(store) == comparable(clean)
+    store.close()
+    clean.close()
+
+
+def test_a_run_killed_midway_resumes_without_loss_or_duplicates(tmp_path, journalctl, monkeypatch):
+    """Each batch commits with the cursor of its last entry: a run that dies
+    after any batch, then a normal run, equals one clean run."""
+    from emaillog.ingest import pipeline
+    path = journal_file(tmp_path)
+    clean, _ = run_ingest(tmp_path / "clean.db", [JSON])
+    expected = comparable(clean)
+    clean.close()
+    monkeypatch.setattr(pipeline, "BATCH_LINES", 25)
+
+    class Killed(Exception):
+        pass
+
+    real_write = Ingest.write
+    for survive in (1, 4, 9):
+        db = tmp_path / f"killed{survive}.db"
+        written = []
+
+        def write(self, batch):
+            if len(written) == survive:
+                raise Killed  # dies before this batch commits
+            written.append(batch)
+            real_write(self, batch)
+
+        monkeypatch.setattr(Ingest, "write", write)
+        store = Store(db)
+        with pytest.raises(Killed):
+            Ingest(store, Config(), Options(journal=Journal((str(path),)))).run([])
+        done = store.file_progress(Journal((str(path),)).fingerprint)
+        assert done["line_no"] == 25 * survive and done["cursor"] == entries()[25 * survive - 1]["__CURSOR"]
+        store.close()
+        monkeypatch.setattr(Ingest, "write", real_write)
+        store, summary = journal_ingest(db, path)
+        assert summary.journal["entries"] == len(entries()) - 25 * survive
+        assert comparable(store) == expected
+        store.close()
+
+
+def test_journal_unit_is_passed_to_journalctl(tmp_path, journalctl):
+    path = journal_file(tmp_path)
+    store, summary = journal_ingest(tmp_path / "none.db", path, units=("nothing-here.service",))
+    assert summary.journal["entries"] == 0 and not summary.problems
+    store.close()
+    store, summary = journal_ingest(tmp_path / "postfix.db", path, units=("postfix@*",))
+    assert summary.journal["entries"] == len(entries())
+    store.close()
+
+
+def test_journal_from_the_command_line(cli, tmp_path, journalctl):
+    path = journal_file(tmp_path)
+    first = cli("ingest", "--journal", "--journal-file", path)
+    assert first.returncode == 0, first.stderr
+    assert "journal entries read" in first.stdout and str(len(entries())) in first.stdout
+    again = cli("ingest", "--json", "--journal", "--journal-file", path)
+    assert json.loads(again.stdout)["journal"]["entries"] == 0
+
+
+def test_journalctl_missing_is_one_sentence_and_exit_1(cli, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = cli("ingest", "--journal", env_extra={"PATH": str(empty)})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and "journalctl" in errors[0] and "not on PATH" in errors[0], errors
+
+
+def test_journalctl_failing_is_one_sentence_and_exit_1(cli, tmp_path, journalctl):
+    bad = tmp_path / "bad.journal"
+    bad.write_text("not a journal file\n")
+    result = cli("ingest", "--journal", "--journal-file", bad)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and "journalctl failed (exit status 1)" in errors[0], errors
+
+
+def test_journal_options_need_journal(cli):
+    result = cli("ingest", "--journal-unit", "postfix@*", "x.log")
+    assert result.returncode == 2 and "--journal" in result.stderr
+    result = cli("ingest")
+    assert result.returncode == 2 and "--journal" in result.stderr
+
+
+def test_a_cursor_journalctl_cannot_seek_is_an_error(tmp_path, journalctl):
+    path = journal_file(tmp_path)
+    db = tmp_path / "t.db"
+    store = Store(db)
+    from emaillog.store.writer import save_progress
+    fingerprint = Journal((str(path),)).fingerprint
+    with store.transaction():
+        save_progress(store.conn.cursor(), {"fingerprint": fingerprint, "path": fingerprint, "device": None,
+                                            "inode": None, "offset": 0, "line_no": 3, "format": "journald",
+                                            "cursor": "garbage"})
+    summary = Ingest(store, Config(), Options(journal=Journal((str(path),)))).run([])
+    assert summary.failed and "journalctl failed" in summary.problems[0]["message"]
+    assert store.file_progress(fingerprint)["cursor"] == "garbage"  # kept: nothing was read
+    store.close()
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
