@@ -52,13 +52,14 @@ class ListFormat(str, Enum):
 
 @dataclass
 class Globals:
-    db: Optional[Path]
+    db: Optional[str]
     config_path: Optional[Path]
 
     @property
-    def db_path(self) -> Path:
-        from .store import default_db_path
-        return self.db or default_db_path()
+    def db_path(self) -> Path | str:
+        """The database: a file's Path, or a postgresql:// URL."""
+        from .store import db_target, default_db_path
+        return db_target(self.db) if self.db else default_db_path()
 
     def config(self):
         from .config import load_config
@@ -82,8 +83,9 @@ def _console(stderr: bool = False):
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Optional[Path] = typer.Option(None, "--db", metavar="PATH",
-                                      help="SQLite database [default: $EMAILLOG_DB, else ~/.local/share/emaillog/emaillog.db]"),
+    db: Optional[str] = typer.Option(None, "--db", metavar="PATH|URL",
+                                     help="SQLite database file, or postgresql://... for a shared PostgreSQL one "
+                                          "[default: $EMAILLOG_DB, else ~/.local/share/emaillog/emaillog.db]"),
     config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
                                           help="TOML settings [default: $EMAILLOG_CONFIG, else ~/.config/emaillog/config.toml]"),
 ):
@@ -571,9 +573,9 @@ def migrate(
         store = g.store()
         try:
             if store.applied:
-                print(f"{g.db_path}: applied {', '.join(store.applied)}")
+                print(f"{store.name}: applied {', '.join(store.applied)}")
             else:
-                print(f"{g.db_path}: up to date")
+                print(f"{store.name}: up to date")
             if rebuild:
                 sizes = store.rebuild(g.config())
                 print(f"rebuilt: {sizes['counts']} hourly counts, {sizes['domain_counts']} domain counts, "
@@ -653,14 +655,17 @@ def _explain(exc: Exception) -> tuple[str, int]:
     from .file_safety import UnsafeFile
     from .lock import LockTimeout
     from .store import StoreError
+    from .store.postgres import PostgresProblem, explain, is_postgres_error
     from .timestamps import TimestampError
 
     if isinstance(exc, Fatal):
         return str(exc), exc.code
     if isinstance(exc, LockTimeout):
         return str(exc), EXIT_LOCKED
-    if isinstance(exc, (StoreError, ConfigError, UnsafeFile)):
+    if isinstance(exc, (StoreError, ConfigError, UnsafeFile, PostgresProblem)):
         return str(exc), EXIT_FAIL
+    if is_postgres_error(exc):
+        return explain(exc, _redacted_db()), EXIT_FAIL
     if isinstance(exc, TimestampError):
         return str(exc), EXIT_USAGE
     if isinstance(exc, sqlite3.OperationalError):
@@ -675,6 +680,15 @@ def _explain(exc: Exception) -> tuple[str, int]:
     if os.environ.get("EMAILLOG_DEBUG"):
         raise exc
     return f"internal error: {exc!r} (run with EMAILLOG_DEBUG=1 for details, and please report it)", EXIT_FAIL
+
+
+def _redacted_db() -> str:
+    from .store import default_db_path
+    from .store.postgres import redacted
+    for i, arg in enumerate(sys.argv[:-1]):
+        if arg == "--db":
+            return redacted(sys.argv[i + 1])
+    return redacted(str(default_db_path()))
 
 
 def _fail(message: str, code: int) -> None:

@@ -105,7 +105,7 @@ class StateQueries:
         reader = self.store.reader
         t = epoch(at)
         window = int(self.config.retry_window_hours * 3600)
-        where, args = ["b.first_ts <= ?", "NOT coalesce(b.resolved_ts <= ?, 0)"], [t, t]
+        where, args = ["b.first_ts <= ?", "NOT coalesce(b.resolved_ts <= ?, FALSE)"], [t, t]
         if not include_given_up:
             where.append("b.first_ts > ?")
             args.append(t - window)

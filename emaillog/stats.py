@@ -127,7 +127,7 @@ class _Window:
         if self.campaign_id is not None:
             where.append("campaign = ?")
             args.append(self.campaign_id)
-        return (" AND ".join(where) or "1"), args
+        return (" AND ".join(where) or "TRUE"), args
 
     def seconds_sql(self, column: str, campaign_column: str) -> tuple[str, list]:
         where, args = [], []
@@ -140,7 +140,7 @@ class _Window:
         if self.campaign_id is not None:
             where.append(f"{campaign_column} = ?")
             args.append(self.campaign_id)
-        return (" AND ".join(where) or "1"), args
+        return (" AND ".join(where) or "TRUE"), args
 
 
 class _Tally:
@@ -259,7 +259,7 @@ def top_reasons(store, filters: Filters, limit: int) -> list[dict]:
             UNION ALL
             SELECT 0, b.first_reason, s.person FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE {soft}
             UNION ALL
-            SELECT coalesce(class, 4) + 1, reason, person FROM actions WHERE type = 2 AND {extra})
+            SELECT coalesce(class, 4) + 1, reason, person FROM actions WHERE type = 2 AND {extra}) AS bounces
         GROUP BY kind, reason""", [*hard_args, *soft_args, *extra_args]).fetchall()
     names = store.reader.names()
     items = [{"bounce": "soft" if kind == 0 else "hard", "bounce_class": None if kind == 0 else CLASS_OF_OUTCOME.get(kind),
@@ -347,7 +347,7 @@ def given_up_by_campaign(store, config: Config, at: str, filters: Filters) -> di
     expired = store.reader.name_id("reason", "expired") or -1
     rows = store.conn.execute(f"""
         SELECT coalesce(s.campaign, 0), count(*) FROM soft_bounces b JOIN sends s ON s.id = b.send
-        WHERE b.first_ts <= ? AND NOT coalesce(b.resolved_ts <= ?, 0)
+        WHERE b.first_ts <= ? AND NOT coalesce(b.resolved_ts <= ?, FALSE)
           AND (b.first_ts + ? <= ? OR (b.reason = ? AND b.last_ts <= ?)) AND {where}
         GROUP BY 1""", [at_s, at_s, int(config.retry_window_hours * 3600), at_s, expired, at_s, *args])
     return dict(rows.fetchall())

@@ -27,13 +27,103 @@ def run_ingest(db: Path, paths, config: Config | None = None, **options):
     return store, summary
 
 
+# -- the two backends ---------------------------------------------------------
+# Storage and command tests take `db`: a fresh SQLite file, and a fresh schema
+# in PostgreSQL when one is reachable (the PG* variables, as pg_virtualenv
+# sets them, or EMAILLOG_TEST_PG=URL). Under CI=true an unreachable server
+# is a failure: .ci/run starts one.
+
+def _postgres_base() -> str | None:
+    url = os.environ.get("EMAILLOG_TEST_PG")
+    if url:
+        return url
+    return "postgresql://" if os.environ.get("PGHOST") or os.environ.get("PGDATABASE") else None
+
+
+def _postgres_problem() -> str | None:
+    base = _postgres_base()
+    if base is None:
+        return "no PostgreSQL server named (set PGHOST or EMAILLOG_TEST_PG, or run under pg_virtualenv)"
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install '.[test]')"
+    try:
+        psycopg.connect(base, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {base} is not reachable: {str(exc).strip().splitlines()[0]}"
+    return None
+
+
+_PG_STATE: dict = {}
+
+
+def postgres_url(request) -> str:
+    """A URL of a fresh, empty schema for this test (dropped after it)."""
+    if "problem" not in _PG_STATE:
+        _PG_STATE["problem"] = _postgres_problem()
+    problem = _PG_STATE["problem"]
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL tests cannot run in CI: {problem}")
+        pytest.skip(problem)
+    import uuid
+
+    import psycopg
+    base = _postgres_base()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    request.addfinalizer(lambda: _drop_schema(base, schema))
+    join = "&" if "?" in base else "?"
+    return f"{base}{join}options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    import psycopg
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about the database file itself (its mode, lock file, damage)")
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that takes `db` (or `ingest`, `cli`) runs on both
+    backends, unless it is marked sqlite_only. Without a server (and not in
+    CI) the PostgreSQL runs are left out, with one line in the summary."""
+    if "backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if not metafunc.definition.get_closest_marker("sqlite_only"):
+            if "problem" not in _PG_STATE:
+                _PG_STATE["problem"] = _postgres_problem()
+            if not _PG_STATE["problem"] or os.environ.get("CI") == "true":
+                backends.append("postgresql")
+            else:
+                _PG_STATE["left_out"] = _PG_STATE.get("left_out", 0) + 1
+        metafunc.parametrize("backend", backends)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _PG_STATE.get("left_out"):
+        terminalreporter.write_line(f"PostgreSQL: {_PG_STATE['left_out']} tests ran on SQLite only: "
+                                    f"{_PG_STATE['problem']}")
+
+
 @pytest.fixture
-def ingest(tmp_path):
+def db(backend, tmp_path, request):
+    """Where a test's database lives: a file, or a PostgreSQL URL."""
+    return tmp_path / "t.db" if backend == "sqlite" else postgres_url(request)
+
+
+@pytest.fixture
+def ingest(db):
     """ingest(paths, **options) -> (store, summary), all into one temp DB."""
     stores = []
 
     def _ingest(paths, config=None, **options):
-        store, summary = run_ingest(tmp_path / "t.db", paths, config, **options)
+        store, summary = run_ingest(db, paths, config, **options)
         stores.append(store)
         return store, summary
 
@@ -56,9 +146,9 @@ def emaillog_command() -> list[str]:
 
 
 @pytest.fixture
-def cli(tmp_path):
+def cli(tmp_path, db):
     """cli(*args, input=None) -> CompletedProcess, with a temp DB and config."""
-    env = {**os.environ, "EMAILLOG_DB": str(tmp_path / "cli.db"),
+    env = {**os.environ, "EMAILLOG_DB": str(db),
            "EMAILLOG_CONFIG": "", "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "TZ": "UTC",
            "COLUMNS": "200"}
 

@@ -15,12 +15,15 @@ from test_bad_environments import run_main
 README = (ROOT / "README.md").read_text()
 
 
+pytestmark = pytest.mark.sqlite_only  # about a database file: its modes, locks and damage
+
+
 @pytest.fixture
-def db(cli, tmp_path):
+def bob_db(cli, db):
     """A database where bob must not be mailed (made by another process:
     no connection of this one is left holding it)."""
     assert cli("suppress", "bob@example.com", "--note", "asked").returncode == 0
-    return tmp_path / "cli.db"
+    return db
 
 
 def check(monkeypatch, capsys, db, email="ann@example.com"):
@@ -33,9 +36,9 @@ def cannot_answer(code, err):
     return True
 
 
-def test_0_may_send_and_1_do_not_send(db, monkeypatch, capsys):
-    assert check(monkeypatch, capsys, db)[0] in (0, None)
-    assert check(monkeypatch, capsys, db, "bob@example.com")[0] == 1
+def test_0_may_send_and_1_do_not_send(bob_db, monkeypatch, capsys):
+    assert check(monkeypatch, capsys, bob_db)[0] in (0, None)
+    assert check(monkeypatch, capsys, bob_db, "bob@example.com")[0] == 1
 
 
 def test_3_without_a_database(tmp_path, monkeypatch, capsys):
@@ -52,44 +55,44 @@ def test_3_for_a_damaged_database(tmp_path, monkeypatch, capsys):
     assert cannot_answer(code, err) and "not a usable emaillog database" in err
 
 
-def test_3_for_an_unreadable_database(db, monkeypatch, capsys):
+def test_3_for_an_unreadable_database(bob_db, monkeypatch, capsys):
     """As root a mode does not stop reading: the open fails as it would."""
     def denied(*args, **kwargs):
         raise sqlite3.OperationalError("unable to open database file")
 
     monkeypatch.setattr(sqlite3, "connect", denied)
-    code, _, err = check(monkeypatch, capsys, db)
+    code, _, err = check(monkeypatch, capsys, bob_db)
     assert cannot_answer(code, err)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode (simulated in the test above)")
-def test_3_for_a_database_without_read_permission(db, monkeypatch, capsys):
-    db.chmod(0)
-    code, _, err = check(monkeypatch, capsys, db)
+def test_3_for_a_database_without_read_permission(bob_db, monkeypatch, capsys):
+    bob_db.chmod(0)
+    code, _, err = check(monkeypatch, capsys, bob_db)
     assert cannot_answer(code, err)
 
 
-def test_3_for_a_locked_database(db, monkeypatch, capsys):
+def test_3_for_a_locked_database(bob_db, monkeypatch, capsys):
     real_connect = sqlite3.connect
     monkeypatch.setattr(sqlite3, "connect", lambda path, **kw: real_connect(path, **{**kw, "timeout": 0.2}))
-    holder = real_connect(db)
+    holder = real_connect(bob_db)
     try:
         holder.execute("PRAGMA locking_mode=EXCLUSIVE")
         holder.execute("BEGIN EXCLUSIVE")
-        code, _, err = check(monkeypatch, capsys, db)
+        code, _, err = check(monkeypatch, capsys, bob_db)
     finally:
         holder.close()
     assert cannot_answer(code, err) and "locked" in err
 
 
-def test_3_for_a_database_others_can_write(db, monkeypatch, capsys):
-    db.chmod(0o666)
-    code, _, err = check(monkeypatch, capsys, db)
+def test_3_for_a_database_others_can_write(bob_db, monkeypatch, capsys):
+    bob_db.chmod(0o666)
+    code, _, err = check(monkeypatch, capsys, bob_db)
     assert cannot_answer(code, err) and "chmod 600" in err
 
 
-def test_2_is_still_a_usage_error(db, monkeypatch, capsys):
-    assert check(monkeypatch, capsys, db, "not-an-address")[0] == 2
+def test_2_is_still_a_usage_error(bob_db, monkeypatch, capsys):
+    assert check(monkeypatch, capsys, bob_db, "not-an-address")[0] == 2
 
 
 def test_the_codes_are_documented(cli):

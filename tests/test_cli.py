@@ -129,14 +129,15 @@ def test_stdin_ingest(cli):
     assert json.loads(result.stdout)["events_added_total"] > 0
 
 
-def test_database_is_private(sample_db, tmp_path):
-    mode = (tmp_path / "cli.db").stat().st_mode & 0o777
+@pytest.mark.sqlite_only
+def test_database_is_private(sample_db, db):
+    mode = db.stat().st_mode & 0o777
     assert mode == 0o600
 
 
-def test_second_ingest_waits_then_reports_the_lock(cli, tmp_path):
+def test_second_ingest_waits_then_reports_the_lock(cli, db):
     from emaillog.lock import IngestLock
-    with IngestLock(tmp_path / "cli.db", 0):
+    with IngestLock(db, 0):
         result = cli("ingest", "--wait", "0.5", SAMPLE)
     assert result.returncode == 75
     assert "another emaillog ingest" in result.stderr

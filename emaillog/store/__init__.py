@@ -62,7 +62,7 @@ class Store:
         self._reader = None
         self.applied: list[str] = []  # migrations this open applied
         if is_url(path):
-            self._open_postgres(path, progress)
+            self._open_postgres(path, progress, create)
             return
         self.path = Path(path)
         self.name = str(self.path)
@@ -86,11 +86,11 @@ class Store:
             raise StoreError(f"{self.path} is not a usable emaillog database ({exc}); "
                              "move it aside or pass another --db") from exc
 
-    def _open_postgres(self, url: str, progress) -> None:
+    def _open_postgres(self, url: str, progress, create: bool) -> None:
         """A shared database: what one host reads (file positions, open
         messages) is kept under its name, so hosts never read each other's."""
         from .postgres import connect
-        self.path = None
+        self.path = url  # what --db was given: a file's Path, or this URL
         self.name = redacted(url)
         self.dialect = POSTGRES
         self.host = this_host()
@@ -99,7 +99,14 @@ class Store:
             self.conn = connect(url)
         except PostgresProblem as exc:
             raise StoreError(str(exc)) from None
-        self._migrate(progress)
+        try:
+            if not create and not self.dialect.has_table(self.conn, "_migrations"):
+                raise StoreError(f"no emaillog database at {self.name} (the schema is empty): "
+                                 "run `emaillog ingest` first, or pass --db")
+            self._migrate(progress)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def file_key(self, fingerprint: str | None) -> str | None:
         """files.fingerprint of an input read on this host."""

@@ -76,7 +76,25 @@ def connect(url: str) -> "Connection":
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="emaillog")
     except psycopg.Error as exc:
         raise PostgresProblem(explain(exc, url)) from exc
+    _numbers_as_python(raw)
     return Connection(raw, url)
+
+
+def _numbers_as_python(raw) -> None:
+    """NUMERIC (what sum() over BIGINT gives, and rounded rates) as int or
+    float, as SQLite gives them: answers and their JSON do not change with
+    the backend."""
+    from psycopg.adapt import Loader
+
+    class Number(Loader):
+        def load(self, data):
+            text = bytes(data).decode()
+            try:
+                return int(text)
+            except ValueError:
+                return float(text)
+
+    raw.adapters.register_loader("numeric", Number)
 
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -207,6 +225,11 @@ def wait_for_lock(conn: Connection, name: str, seconds: float) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def is_postgres_error(exc: BaseException) -> bool:
+    """An error psycopg raised (without importing psycopg where it is absent)."""
+    return type(exc).__module__.startswith("psycopg")
 
 
 def is_conflict(exc: BaseException) -> bool:

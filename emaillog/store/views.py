@@ -60,8 +60,9 @@ def events() -> str:
     types = _case("a.type", dict(enumerate(EVENT_TYPES)))
     return f"""
         SELECT s.id * 4 AS id, {_iso('s.sent_ts')} AS ts, 'sent' AS type, {common},
-               NULL AS bounce_class, NULL AS reason, NULL AS smtp_code, NULL AS dsn, NULL AS detail, {nothing},
-               {_source('s.sent_file', 's.sent_line')} AS source, NULL AS attempts, NULL AS last_attempt, {tail}
+               NULL AS bounce_class, NULL AS reason, CAST(NULL AS INTEGER) AS smtp_code, NULL AS dsn,
+               NULL AS detail, {nothing}, {_source('s.sent_file', 's.sent_line')} AS source,
+               CAST(NULL AS INTEGER) AS attempts, NULL AS last_attempt, {tail}
         FROM sends s JOIN persons p ON p.id = s.person
         UNION ALL
         SELECT s.id * 4 + 2, {_iso('s.out_ts')}, CASE s.outcome WHEN 1 THEN 'delivered' ELSE 'hard_bounced' END,
