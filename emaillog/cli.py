@@ -250,15 +250,22 @@ def person(
     sups = queries.suppressions(at_iso, person=address)
     pending = queries.retries(at_iso, person=address)
     rows = store.events(person=address, through=at_iso, newest_first=True)
+    erasures = queries.erasures(address) if address else []
     if json_out:
         from .output import write_json
         write_json({"person": address, "at": at_iso, "suppressed": bool(sups),
+                    "forgotten": erasures[-1]["at"] if erasures else None,
                     "suppressions": [s.to_json() for s in sups],
                     "pending_retries": [r.to_json() for r in pending],
                     "events": [{c: r.get(c) for c in EVENT_COLUMNS} for r in rows]})
         return
     from .reports import events_table, person_status
     con = _console()
+    if erasures:
+        from .reports import local_time
+        con.print(f"Forgotten on {local_time(erasures[-1]['at'])} (emaillog forget): its events were erased; "
+                  "only a keyed hash of the address is kept, with the suppressions then in force.",
+                  markup=False, highlight=False)
     con.print(person_status(address, sups, pending))
     if not rows:
         from .reports import safe
@@ -292,16 +299,25 @@ def suppressed(
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
 ):
-    """Who must not be mailed now (or --at), with scope, reason, since and until."""
+    """Who must not be mailed now (or --at), with scope, reason, since and until.
+
+    Forgotten people (emaillog forget) are counted, not listed: only a keyed
+    hash of their address is kept.
+    """
     from .events import person_of
     from .state import REASONS, StateQueries, Suppression, columns
     if reason and reason not in REASONS:
         raise Fatal(f"unknown reason {reason!r}; known: {', '.join(REASONS)}", EXIT_USAGE)
     g: Globals = ctx.obj
     at_iso = _at(at)
-    items = StateQueries(g.store(), g.config()).suppressions(at_iso, person=person_of(person))
+    address = person_of(person)
+    queries = StateQueries(g.store(), g.config())
+    items = queries.suppressions(at_iso, person=address)
     items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+    forgotten = 0 if address else queries.forgotten_people(at_iso, campaign=campaign, reason=reason)
     fmt = ListFormat.json if json_out else fmt
+    note = (f"and {forgotten} forgotten {'person' if forgotten == 1 else 'people'} suppressed, not listed: only a "
+            "keyed hash of each address is kept (emaillog check EMAIL answers for one)") if forgotten else None
     if fmt is ListFormat.table:
         from .reports import suppressions_table
         con = _console()
@@ -309,10 +325,14 @@ def suppressed(
         con.print(suppressions_table(shown, title=f"{_counted(len(shown), len(items), 'suppression(s)')} at {at_iso}",
                                      width=con.width), crop=False)
         _more(con, len(shown), len(items), "suppressed")
+        if note:
+            con.print(note, markup=False, highlight=False)
         return
     from .output import write_rows
     write_rows([s.to_json() for s in items], fmt.value,
-               columns(Suppression), wrapper={"at": at_iso})
+               columns(Suppression), wrapper={"at": at_iso, "forgotten_people": forgotten})
+    if note and fmt is not ListFormat.json:
+        print(f"emaillog: {note}", file=sys.stderr)
 
 
 @app.command("retries", cls=ReadableHelpCommand)
@@ -447,7 +467,9 @@ def check(
         s = blocks[0]
         until = f"until {local_time(s.until)}" if s.until else "until released"
         scope = "every campaign" if s.scope is None else f"campaign {safe(s.scope)}"
-        print(f"no: {safe(address)} is suppressed for {scope} ({s.reason}, since {local_time(s.since)}, {until})")
+        forgotten = "; the address was forgotten, its hash kept" if s.event_id is None else ""
+        print(f"no: {safe(address)} is suppressed for {scope} ({s.reason}, since {local_time(s.since)}, {until}"
+              f"{forgotten})")
     if blocks:
         raise typer.Exit(EXIT_FAIL)
 
@@ -480,7 +502,8 @@ def _operator_event(ctx, kind: str, email: str, campaign, note, until=None) -> N
     store = ctx.obj.store(create=True)
     event_id = store.add_event(event, ctx.obj.config())
     scope = f"campaign {campaign}" if campaign else "every campaign"
-    print(f"recorded event {event_id}: {kind} {address} for {scope}")
+    lifted = f" (and lifted {store.lifted} kept from when the address was forgotten)" if store.lifted else ""
+    print(f"recorded event {event_id}: {kind} {address} for {scope}{lifted}")
 
 
 @app.command(cls=ReadableHelpCommand)
@@ -504,6 +527,117 @@ def release(
 ):
     """Lift a person's suppressions (hard bounce, unsubscribe, manual): recorded, audited."""
     _operator_event(ctx, "released", email, campaign, note)
+
+
+@app.command(cls=ReadableHelpCommand)
+def forget(
+    ctx: typer.Context,
+    email: Optional[str] = typer.Argument(None, metavar="EMAIL", help="The address to erase (any case)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation (for scripts)."),
+    note: Optional[str] = typer.Option(None, "--note", metavar="TEXT", help="Kept in the audit record, e.g. the request's ticket (it must not name the address)."),
+    list_: bool = typer.Option(False, "--list", help="List the erasures recorded instead: when, by whom, the hash."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="With --list: table, json, jsonl or csv."),
+    json_out: bool = typer.Option(False, "--json", help="With --list: same as --format json."),
+    wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for a running ingest of the database to finish."),
+):
+    """Erase a person on request (GDPR article 17), keeping what stops mailing them.
+
+    Removes every send and event of the address, and the text of rejected
+    lines, open message state and any other stored text that names it. Kept:
+    a keyed hash of the address (HMAC-SHA256 with this database's own
+    secret) with the suppressions in force now, so that check still says no,
+    suppressed counts them and person says when it was forgotten. Each
+    erasure is recorded (when, by whom, the hash; see --list). Afterwards the
+    address is in none of the database's files, its WAL and free space
+    included. Asks first unless --yes.
+    """
+    g: Globals = ctx.obj
+    if list_:
+        if email is not None or note is not None or yes:
+            raise Fatal("--list takes no EMAIL, --note or --yes", EXIT_USAGE)
+        _list_erasures(g.store(), ListFormat.json if json_out else fmt)
+        return
+    if json_out or fmt is not ListFormat.table:
+        raise Fatal("--format and --json go with --list", EXIT_USAGE)
+    from .events import person_of
+    from .lock import IngestLock
+    from .reports import local_time, safe
+    from .store import forget as erasure
+    from .store.codec import iso
+    address = person_of(email)
+    if not address or "@" not in address:
+        raise Fatal(f"{email!r} is not an email address" if email else "name the address to forget (EMAIL)",
+                    EXIT_USAGE)
+    if note and erasure.Needle(address).matches(note):
+        raise Fatal("the --note names the address being erased; the audit record must not", EXIT_USAGE)
+    store = g.store()
+    if not yes:
+        import time
+        planned = erasure.plan(store.conn, address)
+        kept = erasure.kept_now(store.conn, address, int(time.time()))
+        question = (f"Erase {safe(address)}: {planned['events']} event(s), {planned['rejected_lines']} rejected "
+                    f"line(s), {planned['open_messages']} open message(s); keep {len(kept)} suppression(s) under a "
+                    "keyed hash. This cannot be undone. Go ahead?")
+        try:
+            go = typer.confirm(question, default=False, err=True)
+        except (typer.Abort, EOFError):
+            go = False
+        if not go:
+            raise Fatal("not confirmed, nothing was erased (pass --yes in scripts)")
+    with IngestLock(g.db_path, wait):  # an ingest holds open message state in memory
+        store.conn.execute("PRAGMA secure_delete = ON")
+        with store.transaction():
+            done = erasure.erase(store.conn, address, actor=_actor(), note=note, config=g.config())
+        finished = erasure.finish(store.conn, g.db_path, address)
+    print(f"forgot {safe(address)}: erased {_erased_text(done.erased)}")
+    kept_text = "; ".join(
+        f"{k.reason} for {'every campaign' if k.scope is None else 'campaign ' + safe(k.scope)}"
+        + (f" until {local_time(iso(k.until))}" if k.until else "") for k in done.kept)
+    print(f"kept {len(done.kept)} suppression(s) under hash {done.hash[:16]}...{': ' + kept_text if kept_text else ''}")
+    print(f"recorded as erasure {done.id} (emaillog forget --list)"
+          + ("; the database was vacuumed to clear old copies from free space" if finished.vacuumed else ""))
+    if finished.found_in:
+        raise Fatal(f"the erasure is committed, but {', '.join(finished.found_in)} still hold(s) the address"
+                    + ("" if finished.checkpointed else ": another process keeps the database open, so its "
+                       "write-ahead log could not be emptied")
+                    + "; run the same command again when nothing else uses the database")
+
+
+ERASED_WORDS = {"events": "event(s)", "rejected_lines": "rejected line text(s)", "open_messages": "open message state(s)",
+                "texts": "other text(s) naming the address", "other_values": "other value(s)",
+                "suppressions_kept": "suppression(s) kept"}
+
+
+def _erased_text(counts: dict) -> str:
+    """An erasure's counts in words (sends and other events are in `events`)."""
+    return ", ".join(f"{n} {ERASED_WORDS[k]}" for k, n in counts.items() if k in ERASED_WORDS) or "nothing was stored"
+
+
+def _list_erasures(store, fmt: ListFormat) -> None:
+    import json
+    from .store.codec import iso
+    rows = [{"id": id_, "at": iso(ts), "by": actor, "hash": digest, "note": note, "erased": erased}
+            for id_, ts, actor, digest, note, erased in store.conn.execute(
+                "SELECT id, ts, actor, hash, note, erased FROM erasures ORDER BY id")]
+    columns = ["id", "at", "by", "hash", "note", "erased"]
+    if fmt is ListFormat.table:
+        from rich.table import Table
+        from .reports import literal, local_time
+        if not rows:
+            print("No erasures recorded.")
+            return
+        table = Table(title=f"{len(rows)} erasure(s)", title_justify="left")
+        for column in ("id", "when", "by", "hash", "erased", "note"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(str(r["id"]), local_time(r["at"]), literal(r["by"]), r["hash"][:16],
+                          literal(_erased_text(json.loads(r["erased"]))), literal(r["note"]))
+        _console().print(table)
+        return
+    from .output import write_rows
+    if fmt is not ListFormat.csv:
+        rows = [{**r, "erased": json.loads(r["erased"])} for r in rows]
+    write_rows(rows, fmt.value, columns, wrapper={})
 
 
 @app.command(cls=ReadableHelpCommand)

@@ -105,6 +105,7 @@ NOT_HERE = {
     "release": "prints what the operator typed",
     "report": "writes HTML; tests/test_html_report.py",
     "migrate": "prints the database path and migration names",
+    "forget": "prints the address the operator typed, hashes and counts; the --list table's actor is ours",
 }
 
 MODES = {  # name: (environment, wide enough to show every column unfolded?)
