@@ -298,16 +298,25 @@ def suppressed(
     person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+    for_: Optional[str] = typer.Option(None, "--for", metavar="PROVIDER", help="Write the file this provider imports instead: ses, sendgrid, mailgun or postmark (see docs/exchange.md)."),
+    layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help="With --for: ses csv or jsonl, sendgrid global or csv [default: the first]."),
+    output: Optional[Path] = typer.Option(None, "--output", metavar="DIR", help="With --for: write the file(s) into this folder [default: standard output, when it is one file]."),
 ):
     """Who must not be mailed now (or --at), with scope, reason, since and until.
 
     Forgotten people (emaillog forget) are counted, not listed: only a keyed
-    hash of their address is kept.
+    hash of their address is kept. With --for, writes the provider's own
+    suppression file instead; what that provider cannot take (spam blocks,
+    one-campaign suppressions) is named on standard error.
     """
     from .events import person_of
     from .state import REASONS, StateQueries, Suppression, columns
     if reason and reason not in REASONS:
         raise Fatal(f"unknown reason {reason!r}; known: {', '.join(REASONS)}", EXIT_USAGE)
+    if for_ is None and (layout or output):
+        raise Fatal("--layout and --output go with --for PROVIDER", EXIT_USAGE)
+    if for_ is not None and (json_out or fmt is not ListFormat.table):
+        raise Fatal("--for writes the provider's own file; --format and --json do not apply", EXIT_USAGE)
     g: Globals = ctx.obj
     at_iso = _at(at)
     address = person_of(person)
@@ -315,6 +324,9 @@ def suppressed(
     items = queries.suppressions(at_iso, person=address)
     items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
     forgotten = 0 if address else queries.forgotten_people(at_iso, campaign=campaign, reason=reason)
+    if for_ is not None:
+        _export_suppressions(for_, layout, output, items, forgotten)
+        return
     fmt = ListFormat.json if json_out else fmt
     note = (f"and {forgotten} forgotten {'person' if forgotten == 1 else 'people'} suppressed, not listed: only a "
             "keyed hash of each address is kept (emaillog check EMAIL answers for one)") if forgotten else None
@@ -333,6 +345,58 @@ def suppressed(
                columns(Suppression), wrapper={"at": at_iso, "forgotten_people": forgotten})
     if note and fmt is not ListFormat.json:
         print(f"emaillog: {note}", file=sys.stderr)
+
+
+def _export_suppressions(provider: str, layout: Optional[str], output: Optional[Path], items, forgotten: int) -> None:
+    """`suppressed --for`: the files to stdout (one) or into a folder; what
+    was left out, and why, on stderr."""
+    from .exchange import PROVIDERS, export_for
+    from .reports import safe
+    if provider not in PROVIDERS:
+        raise Fatal(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}", EXIT_USAGE)
+    module = PROVIDERS[provider]
+    if layout is not None and layout not in module.LAYOUTS:
+        raise Fatal(f"{provider} has no layout {layout!r}; it has {', '.join(module.LAYOUTS)}", EXIT_USAGE)
+    result = export_for(provider, [s.to_json() for s in items], layout=layout)
+    if output is None and len(result.files) > 1:
+        raise Fatal(f"{module.TITLE} takes {len(result.files)} files here ({', '.join(result.files)}); "
+                    "pass --output DIR to write them", EXIT_USAGE)
+    notes = []
+    if output is None:
+        _write_machine(next(iter(result.files.values())))
+    else:
+        from .metrics import write_textfile
+        output.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for name, text in result.files.items():
+            write_textfile(output / name, text, mode=0o600)  # addresses: readable by the owner only
+            print(f"wrote {safe(output / name)}")
+    notes.append(f"{len(result.exported)} of {len(items)} suppression(s) exported for {module.TITLE}")
+    reasons = {}
+    for skipped in result.skipped:
+        reasons.setdefault(skipped.why, []).append(skipped.entry)
+    for why, entries in reasons.items():
+        notes.append(f"skipped {len(entries)}: {safe(why)}: " + ", ".join(
+            safe(e.address) + (f" ({safe(e.scope)})" if e.scope else "") for e in entries[:5])
+            + (f" and {len(entries) - 5} more" if len(entries) > 5 else ""))
+    if result.outlasting:
+        notes.append(f"{len(result.outlasting)} exported suppression(s) end (--until) but {module.TITLE}'s list "
+                     "does not: remove them there when they end: "
+                     + ", ".join(f"{safe(e.address)} (until {e.until})" for e in result.outlasting[:5])
+                     + (f" and {len(result.outlasting) - 5} more" if len(result.outlasting) > 5 else ""))
+    if forgotten:
+        notes.append(f"{forgotten} forgotten {'person is' if forgotten == 1 else 'people are'} not in the file: "
+                     "only a keyed hash of the address is kept")
+    for line in notes:
+        print(f"emaillog: {line}", file=sys.stderr)
+
+
+def _write_machine(text: str) -> None:
+    """A machine format to standard output: exact in a pipe or file; on a
+    terminal, control characters from the logs are shown as \\xNN."""
+    if sys.stdout.isatty():
+        from .reports import CONTROL
+        text = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    sys.stdout.write(text)
 
 
 @app.command("retries", cls=ReadableHelpCommand)
@@ -509,13 +573,72 @@ def _operator_event(ctx, kind: str, email: str, campaign, note, until=None) -> N
 @app.command(cls=ReadableHelpCommand)
 def suppress(
     ctx: typer.Context,
-    email: str = typer.Argument(..., metavar="EMAIL", help="The address not to mail."),
+    email: Optional[str] = typer.Argument(None, metavar="EMAIL", help="The address not to mail (or --import FILE)."),
     campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only for this campaign [default: every campaign]."),
     until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="When it ends (ISO 8601 or +30d) [default: until released]."),
-    note: str = typer.Option(..., "--note", metavar="TEXT", help="Why (kept with the record)."),
+    note: Optional[str] = typer.Option(None, "--note", metavar="TEXT", help="Why (kept with the record); required with EMAIL."),
+    import_: Optional[str] = typer.Option(None, "--import", metavar="FILE", help="Record every address of a suppression list instead: an export of SES, SendGrid, Mailgun or Postmark, or our own suppressed --format csv (- for standard input)."),
+    from_: Optional[str] = typer.Option(None, "--from", metavar="PROVIDER", help="With --import: read the file as this provider's (ses, sendgrid, mailgun, postmark, emaillog) [default: detected from its header]."),
+    json_out: bool = typer.Option(False, "--json", help="With --import: print the summary, and each line not read, as one JSON document."),
 ):
-    """Suppress a person by hand; recorded as an event with who and why."""
+    """Suppress a person by hand; recorded as an event with who and why.
+
+    With --import FILE, every address of a provider's suppression list is
+    recorded as a manual suppression, in one transaction, with the
+    provider's reason in its note; importing the same file again adds
+    nothing. Lines that cannot be read are counted and listed.
+    """
+    if import_ is not None:
+        if email is not None or campaign is not None or until is not None or note is not None:
+            raise Fatal("--import takes no EMAIL, --campaign, --until or --note: each record has its own "
+                        "scope, end and reason", EXIT_USAGE)
+        _import_suppressions(ctx, import_, from_, json_out)
+        return
+    if from_ is not None or json_out:
+        raise Fatal("--from and --json go with --import FILE", EXIT_USAGE)
+    if email is None:
+        raise Fatal("name the address to suppress (EMAIL), or --import FILE", EXIT_USAGE)
+    if not note:
+        raise Fatal("say why with --note TEXT: it is kept with the record", EXIT_USAGE)
     _operator_event(ctx, "manual_suppressed", email, campaign, note, until)
+
+
+def _import_suppressions(ctx, path: str, provider: Optional[str], json_out: bool) -> None:
+    from datetime import datetime, timezone
+
+    from .exchange import READERS, read_export
+    from .reports import safe
+    from .store.imports import record_imports
+    if provider is not None and provider not in READERS:
+        raise Fatal(f"unknown provider {provider!r}; known: {', '.join(READERS)}", EXIT_USAGE)
+    if path == "-":
+        data, name = sys.stdin.buffer.read(), "stdin"
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+        name = os.path.basename(path)
+    got = read_export(data, from_=provider)
+    g: Globals = ctx.obj
+    result = record_imports(g.store(create=True), got.records, file_name=name, actor=_actor(), config=g.config(),
+                            now=datetime.now(timezone.utc))
+    summary = {"file": path, "provider": got.provider, "records": len(got.records), "added": result.added,
+               "already_recorded": result.known, "kept_for_forgotten": result.forgotten,
+               "not_read": len(got.problems), "problems": [{"line": p.line, "why": p.why} for p in got.problems]}
+    if json_out:
+        from .output import write_json
+        write_json(summary)
+    else:
+        for problem in got.problems[:50]:
+            why = problem.why.removeprefix("not read: ")
+            print(f"emaillog: {safe(name)} line {problem.line} not read: {safe(why)}", file=sys.stderr)
+        if len(got.problems) > 50:
+            print(f"emaillog: and {len(got.problems) - 50} more line(s) not read (all in --json)", file=sys.stderr)
+        forgotten = f", {result.forgotten} of them kept under a forgotten person's hash" if result.forgotten else ""
+        print(f"{safe(path)} ({got.provider or 'not recognised'}): {len(got.records)} suppression(s) read, "
+              f"{result.added} recorded{forgotten}, {result.known} already recorded; "
+              f"{len(got.problems)} line(s) not read")
+    if got.problems and not got.records:
+        raise typer.Exit(EXIT_FAIL)
 
 
 @app.command(cls=ReadableHelpCommand)
