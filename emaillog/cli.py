@@ -764,6 +764,30 @@ def _list_erasures(store, fmt: ListFormat) -> None:
 
 
 @app.command(cls=ReadableHelpCommand)
+def metrics(
+    ctx: typer.Context,
+    output: Optional[Path] = typer.Option(None, "--output", metavar="FILE", help="Replace this file atomically (for node_exporter's textfile collector: name it *.prom) [default: standard output]."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate the gauges at this time [default: now]."),
+):
+    """Prometheus metrics: events, hard bounces, suppressions, pending retries.
+
+    Text exposition format 0.0.4: emaillog_events_total by type and
+    campaign, emaillog_hard_bounces_total by class and reason, the gauges
+    emaillog_suppressions by reason and emaillog_pending_retries by campaign,
+    and the time of the newest event. The counters count the events in the
+    database (an erasure can lower them).
+    """
+    from .metrics import render, write_textfile
+    from .stats import prometheus_figures
+    g: Globals = ctx.obj
+    text = render(prometheus_figures(g.store(), g.config(), _at(at)))
+    if output is None:
+        _write_machine(text)
+    else:
+        write_textfile(output, text)
+
+
+@app.command(cls=ReadableHelpCommand)
 def rejects(
     ctx: typer.Context,
     limit: Optional[int] = typer.Option(None, "--limit", metavar="N", help="At most this many [default: a screenful in a table, all otherwise]."),

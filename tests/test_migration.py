@@ -87,8 +87,8 @@ def test_migrate_command_says_what_it_did(old_db, cli):
 
 
 def test_a_database_from_before_erasures_gets_its_tables_and_secret(tmp_path, monkeypatch, cli):
-    """A compact-layout database (m004) gains the erasure tables and its own
-    hash secret, and keeps every event."""
+    """A compact-layout database (m004) gains the erasure tables, its own
+    hash secret and the hard-bounce index, and keeps every event."""
     import emaillog.store as store_module
     from conftest import run_ingest
     from emaillog.store import Store
@@ -103,10 +103,11 @@ def test_a_database_from_before_erasures_gets_its_tables_and_secret(tmp_path, mo
     env = {"EMAILLOG_DB": str(db)}
     before = cli("events", "--format", "jsonl", env_extra=env)  # opening it migrates it
     conn = sqlite3.connect(db)
-    assert "m005_erasure" in {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+    assert {r[0] for r in conn.execute("SELECT name FROM _migrations")} >= {"m005_erasure", "m006_hard_bounce_actions"}
     key = conn.execute("SELECT value FROM meta WHERE key = 'erasure_key'").fetchone()[0]
     assert len(bytes.fromhex(key)) == 32
     assert conn.execute("SELECT count(*) FROM erasures").fetchone()[0] == 0
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'actions_hard'").fetchone()
     conn.close()
     assert before.returncode == 0 and len(before.stdout.splitlines()) > 400
     again = Store(db)

@@ -238,3 +238,9 @@ def m005_erasure(conn):
             conn.execute(statement)
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('erasure_key', ?)", (secrets.token_hex(32),))
 
+
+@migration
+def m006_hard_bounce_actions(conn):
+    """Hard bounces stored as a send's second outcome, by class and reason,
+    for `emaillog metrics` (a few rows: the index stays small)."""
+    conn.execute("CREATE INDEX actions_hard ON actions (class, reason) WHERE type = 2")
