@@ -661,7 +661,7 @@ def forget(
     list_: bool = typer.Option(False, "--list", help="List the erasures recorded instead: when, by whom, the hash."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="With --list: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="With --list: same as --format json."),
-    wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for a running ingest of the database to finish."),
+    wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for a running ingest to finish, and for readers to let go of old pages."),
 ):
     """Erase a person on request (GDPR article 17), keeping what stops mailing them.
 
@@ -711,7 +711,7 @@ def forget(
         store.conn.execute("PRAGMA secure_delete = ON")
         with store.transaction():
             done = erasure.erase(store.conn, address, actor=_actor(), note=note, config=g.config())
-        finished = erasure.finish(store.conn, g.db_path, address)
+        finished = erasure.finish(store.conn, g.db_path, address, wait=wait)
     print(f"forgot {safe(address)}: erased {_erased_text(done.erased)}")
     kept_text = "; ".join(
         f"{k.reason} for {'every campaign' if k.scope is None else 'campaign ' + safe(k.scope)}"

@@ -288,3 +288,36 @@ def test_a_stale_copy_in_free_space_is_vacuumed_away(db, cli):
     assert result.returncode == 0, result.stderr
     assert "vacuumed" in result.stdout
     assert all(DAVE.encode() not in data.lower() for data in raw_files(db).values())
+
+
+def test_two_texts_that_become_one_are_merged(cli, tmp_path):
+    """Forgetting ann, then zoe, turns two replies into the same text: the
+    rows of both keep their detail, through one template."""
+    def reply(rcpt, other):
+        return (rcpt, "5.1.1", "bounced", said(f"550 5.1.1 <{rcpt}>: forwarding to {other} refused: User unknown"))
+    log = "\n".join([*message("2B0001", "autumn", 0, [reply("bob@example.net", ANN)]),
+                     *message("2B0002", "autumn", 10, [reply("frank@example.net", "zoe@example.org")])]) + "\n"
+    assert cli("ingest", "-q", "-", input=log).returncode == 0
+    assert cli("forget", ANN, "--yes").returncode == 0
+    assert cli("forget", "zoe@example.org", "--yes").returncode == 0
+    details = {json.loads(x)["person"]: json.loads(x)["detail"]
+               for x in cli("events", "--type", "hard_bounced", "--format", "jsonl").stdout.splitlines()}
+    assert details == {p: said(f"550 5.1.1 <{p}>: forwarding to [forgotten] refused: User unknown")
+                       for p in ("bob@example.net", "frank@example.net")}
+    templates = [t for (t,) in sqlite3.connect(tmp_path / "cli.db").execute("SELECT template FROM texts")]
+    assert sum("[forgotten] refused" in t for t in templates) == 1
+
+
+def test_a_reader_holding_old_pages_is_reported_and_a_second_run_finishes(db, cli):
+    reader = sqlite3.connect(db)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM persons").fetchone()  # a snapshot from before the erasure
+    first = cli("forget", ANN, "--yes", "--wait", "1")
+    assert first.returncode == 1
+    assert "the erasure is committed" in first.stderr and "run the same command again" in first.stderr
+    assert check(cli, ANN)[0] == 1 and json.loads(cli("person", ANN, "--json").stdout)["events"] == []
+    reader.rollback()
+    reader.close()
+    second = cli("forget", ANN, "--yes")
+    assert second.returncode == 0, second.stderr
+    assert holding(db) == []

@@ -387,12 +387,13 @@ def _scrub_other(conn, needle: Needle, erased: Counter) -> None:
     for table in tables:
         if table in OWN_RULES:
             continue
-        for _, column, declared, *_ in conn.execute(f"PRAGMA table_info({table})").fetchall():
+        for _, column, declared, *_ in conn.execute(f'PRAGMA table_info("{table}")').fetchall():
             if "TEXT" not in (declared or "TEXT").upper():
                 continue
-            where, args = needle.where(column)
+            quoted = f'"{column}"'
+            where, args = needle.where(quoted)
             erased["other_values"] += conn.execute(
-                f"UPDATE {table} SET {column} = forget_scrub({column}) WHERE {where}", args).rowcount
+                f'UPDATE "{table}" SET {quoted} = forget_scrub({quoted}) WHERE {where}', args).rowcount
 
 
 # -- releases of forgotten people -----------------------------------------------
@@ -438,15 +439,21 @@ def finish(conn, path: Path, address: str, *, wait: float = 10.0) -> Finished:
 
 
 def _checkpoint(conn, wait: float) -> bool:
-    """PRAGMA wal_checkpoint(TRUNCATE), retried while readers hold old pages."""
-    deadline = time.monotonic() + wait
-    while True:
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if not busy:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.2)
+    """PRAGMA wal_checkpoint(TRUNCATE), retried for `wait` seconds while
+    readers hold old pages (each try waits at most a little for them)."""
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 200")
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
 
 
 def files_holding(path: Path, needle: Needle, chunk: int = 16 << 20) -> list[str]:
