@@ -142,13 +142,6 @@ class Store:
 
     lifted = 0  # suppressions of a forgotten person the last add_event lifted
 
-    def add_events(self, events: list, config=None):
-        """Store operator events (an imported suppression list) in one
-        transaction; returns the writer's BatchResult (added, known)."""
-        from ..config import Config
-        with self.transaction():
-            return self.writer(config or Config()).write([], events)
-
     # -- ingest reads --------------------------------------------------------
     def file_progress(self, fingerprint: str) -> dict | None:
         row = self.conn.execute(
