@@ -99,6 +99,13 @@ _OVERRIDES = (
     + _rules("dns_tempfail", [
         (r"host not found, try again", "Host or domain name not found. Name service error for name=example.com type=MX: Host not found, try again", "postfix"),
     ])
+    # Exim waiting for the retry time of an earlier failure (routing defer
+    # -51/-52, or every host of the domain): temporary, cause not given.
+    # Above the expiry rules, which keep "... for any host after a long
+    # failure period" (Exim giving up).
+    + _rules("unknown", [
+        (r"retry time not (?:yet )?reached(?! for any host after a long failure period)", "routing defer (-52): retry time not reached", "exim"),
+    ])
     + _rules("spam_content", [
         (r"spam classification", "550 Your email to group x@example.com was rejected due to spam classification", "google-groups"),
     ])
@@ -331,7 +338,13 @@ _BAD_DOMAIN = _rules("bad_domain", [
     (r"no mx (?:record|host)", "550 5.1.2 No MX record for domain"),
     (r"mx (?:record )?lookup failed permanently", "550 5.1.2 MX lookup failed permanently"),
     (r"unrouteable domain", "550 Unrouteable domain", "exim"),
+    # Exim's router found no way to the domain (dnslookup: NXDOMAIN, no
+    # MX/A); Sisimai and KumoMTA file it as host unknown / routing errors.
+    (r"unrouteable address", "Unrouteable address", "exim"),
     (r"all relevant mx records point to non-existent hosts", "all relevant MX records point to non-existent hosts", "exim"),
+    # RFC 7505 null MX as Exim's dnslookup router says it (above the
+    # connection rule "no smtp service").
+    (r"mx or srv record indicated no smtp service", "an MX or SRV record indicated no SMTP service", "exim"),
     (r"domain (?:has )?(?:expired|been parked|is parked)", "550 5.1.2 domain has expired"),
 ])
 
@@ -372,7 +385,6 @@ _USER_UNKNOWN = _rules("user_unknown", [
     (r"answer=6596", "550 5.1.1 http://support.google.com/mail/bin/answer.py?answer=6596 - gsmtp", "gmail"),
     (r"invalid x\.400 address", "550 5.1.2 Invalid X.400 address", "microsoft"),
     (r"(?:remote server returned )?unknown recipient or mailbox unavailable", "550 5.1.351 Remote server returned unknown recipient or mailbox unavailable", "exchange"),
-    (r"unrouteable address", "550 Unrouteable address", "exim"),
     (r"no such local user", "550 No such local user"),
     (r"not listed in (?:domino )?directory", "550 5.1.1 User not listed in Domino directory", "domino"),
     (r"mailbox (?:name )?not allowed", "553 5.1.1 Requested action not taken: mailbox name not allowed"),
@@ -519,6 +531,7 @@ _CONNECTION = _rules("connection", [
 
 _DNS_TEMPFAIL = _rules("dns_tempfail", [
     (r"host name lookup failure", "Name server: example.co.jp.: host name lookup failure", "sendmail"),
+    (r"host lookup (?:for \S+ )?did not complete", "R=dnslookup defer (-1): host lookup did not complete", "exim"),
     (r"(?:dns|name server|nameserver) (?:query |lookup )?(?:failed|failure|timeout|error|temporary)", "451 4.4.312 DNS query failed", "microsoft"),
     (r"malformed or unexpected name server reply", "Name service error for name=example.org type=MX: Malformed or unexpected name server reply", "postfix"),
     (r"temporary failure in name resolution", "Temporary failure in name resolution"),
@@ -580,6 +593,17 @@ SOFT_MARKERS: tuple[tuple[str, str], ...] = (
     (r"temporar(?:y|ily)", "550 The account is temporarily suspended"),
     (r"essayer plus tard", "550 5.5.0 Service refuse. Veuillez essayer plus tard."),
 )
+
+#: Texts that are only an MTA's word for its exit status, not the receiver's
+#: reply: with an enhanced status code beside them, the code decides. Sendmail
+#: logs `stat=` from sm_sysexitmsg() (sysexits.h EX_UNAVAILABLE is "Service
+#: unavailable") when it has no `reply=`, e.g. `dsn=5.1.10, stat=Service
+#: unavailable` for a null MX. Whole normalised texts, not patterns.
+STATUS_WORDS: frozenset[str] = frozenset({
+    "service unavailable",
+    "remote protocol error",
+    "data format error",
+})
 
 #: Reasons about the address itself: a "try again later" elsewhere in the
 #: text (often another reply the MTA quoted alongside) does not soften them.

@@ -291,8 +291,8 @@ def _classify(code: int | None, dsn: str | None, text: str | None,
 
 def _decide(code: int | None, dsn: str | None, norm: str, stage: str | None,
             hint: str | None, transient: bool) -> Verdict:
-    # 1. The text.
-    phrase = match_phrase(norm)
+    # 1. The text, unless it is only an MTA's status word and a code is given.
+    phrase = None if dsn and norm in R.STATUS_WORDS else match_phrase(norm)
     if phrase is not None:
         reason, cls, rule = phrase.reason, phrase.bounce_class, phrase.name
         if (rule in R.DATA_STAGE_FILTERED and _stage(stage, norm) == "data"

@@ -113,7 +113,7 @@ def _when(text: Optional[str], tz_name: Optional[str] = None):
 @app.command(cls=ReadableHelpCommand)
 def ingest(
     ctx: typer.Context,
-    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Log files, directories (read recursively) or - for standard input. Plain or gzip."),
+    paths: Optional[list[str]] = typer.Argument(None, metavar="PATH...", help="Log files, directories (read recursively) or - for standard input. Plain or gzip."),
     format: str = typer.Option("auto", "--format", "-f", metavar="FORMAT", help="Input format, or auto to detect it per file (see `emaillog formats`)."),
     year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", help="Year of year-less syslog stamps [default: from each file's modification time]."),
     tz: Optional[str] = typer.Option(None, "--tz", metavar="ZONE", help="Zone of zone-less stamps, e.g. Europe/Berlin or UTC [default: this machine's]."),
@@ -121,12 +121,16 @@ def ingest(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected, or any file or directory skipped."),
     wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for another ingest of the same database to finish."),
+    reread: Optional[list[str]] = typer.Option(None, "--reread", metavar="FILE", help="Remove what FILE produced and read it again from the start (after a wrong --year or --tz). Repeatable."),
 ):
     """Read mail logs, classify what happened, store the events.
 
     Idempotent: each file's position is remembered (across renames and
-    gzip), and an event already stored is never stored twice. Prints what
-    it read: lines, new events by type, skipped and rejected lines.
+    gzip), and an event already stored is never stored twice. When the file
+    at a path was rotated since the last run, the rest of the rotated file
+    (mail.log.1, mail.log.1.gz, mail.log-DATE) is read first, so cron can
+    name one path. Prints what it read: lines, new events by type, skipped
+    and rejected lines.
     """
     from . import formats
     from .ingest import Ingest, Options
@@ -138,7 +142,11 @@ def ingest(
         raise Fatal(f"unknown format {format!r}; known: auto, {', '.join(formats.FORMATS)}", EXIT_USAGE)
     if year is not None and year not in YEARS:
         raise Fatal(f"--year takes a year of four digits, such as 2026 (not {year})", EXIT_USAGE)
-    options = Options(format=format, year=year, tz=zone(tz))
+    reread = list(reread or [])
+    paths = [*(paths or []), *(p for p in reread if p not in (paths or []))]
+    if not paths:
+        raise Fatal("name the logs to read (PATH...), or a file to read again with --reread FILE", EXIT_USAGE)
+    options = Options(format=format, year=year, tz=zone(tz), reread=tuple(reread))
     config = g.config()
     show_progress = not quiet and not json_out and sys.stderr.isatty()
     with IngestLock(g.db_path, wait):
@@ -815,22 +823,31 @@ def rejects(
 
 
 @app.command(cls=ReadableHelpCommand)
-def migrate(ctx: typer.Context):
+def migrate(
+    ctx: typer.Context,
+    rebuild: bool = typer.Option(False, "--rebuild", help="Also compute the derived state (hourly counts, suppression intervals) again from the events."),
+):
     """Bring the database up to date with this version's layout.
 
     Any command does this when it opens an older database; this one says what
     it did. A database of the first release is converted (every event, the
     open messages and the rejected lines are kept), with a progress bar.
     """
+    from .lock import IngestLock
     g: Globals = ctx.obj
-    store = g.store()
-    try:
-        if store.applied:
-            print(f"{g.db_path}: applied {', '.join(store.applied)}")
-        else:
-            print(f"{g.db_path}: up to date")
-    finally:
-        store.close()
+    with IngestLock(g.db_path, 60.0):
+        store = g.store()
+        try:
+            if store.applied:
+                print(f"{g.db_path}: applied {', '.join(store.applied)}")
+            else:
+                print(f"{g.db_path}: up to date")
+            if rebuild:
+                sizes = store.rebuild(g.config())
+                print(f"rebuilt: {sizes['counts']} hourly counts, {sizes['domain_counts']} domain counts, "
+                      f"{sizes['suppressions']} suppression intervals")
+        finally:
+            store.close()
 
 
 @app.command("formats", cls=ReadableHelpCommand)

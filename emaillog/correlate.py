@@ -16,6 +16,9 @@ Times are whole UTC seconds (integers) throughout.
 
 from __future__ import annotations
 
+import re
+from collections import OrderedDict
+
 try:
     import cython
 except ImportError:  # plain Python without Cython installed
@@ -23,9 +26,13 @@ except ImportError:  # plain Python without Cython installed
 
 from .config import Config
 from .store.codec import hash32, split_message_id, split_text
-from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_of
+from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_address, person_of
 
 DELIVERED, HARD = "delivered", "hard_bounced"
+RECENT = 20_000  # finished messages kept for a hand-off logged after its copy finished
+# The copy a hand-off made: an SMTP reply's "queued as X", or Postfix local(8)
+# expanding an alias into a new message ("forwarded as X").
+_QUEUED_AS = re.compile(r"(?:queued|forwarded) as ([0-9A-Za-z]{5,20})\)?\s*$")
 EXPIRED_DETAIL = "the MTA gave up after its retries (expired)"
 
 
@@ -40,7 +47,7 @@ class SendView:
     FIELDS = ("handle", "person", "campaign", "message_id", "queue_id", "host", "format",
               "sent_ts", "sent_src", "sent_line",
               "outcome", "out_ts", "out_src", "out_line", "out_class", "out_reason",
-              "out_code", "out_dsn", "out_detail", "soft", "extra")
+              "out_code", "out_dsn", "out_detail", "soft", "extra", "mkey")
     handle = cython.declare(object, visibility="public")
     person = cython.declare(object, visibility="public")
     campaign = cython.declare(object, visibility="public")
@@ -62,6 +69,7 @@ class SendView:
     out_detail = cython.declare(object, visibility="public")
     soft = cython.declare(object, visibility="public")
     extra = cython.declare(object, visibility="public")
+    mkey = cython.declare(object, visibility="public")
 
     def __init__(self, handle: int, person: str, ts: int, src: str | None, line: int | None):
         self.handle = handle
@@ -72,6 +80,17 @@ class SendView:
         self.out_class = self.out_reason = self.out_code = self.out_dsn = self.out_detail = None
         self.soft = None
         self.extra = None
+        self.mkey = None  # the message's identity where the send began (see Correlator.record)
+
+    def take_from(self, copy: SendView) -> None:
+        """What the copy made by a content filter or a local relay did is
+        what happened to this send: its first attempt is the sending, its
+        outcome and soft bounce are this send's (the hop was neither)."""
+        self.sent_ts, self.sent_src, self.sent_line = copy.sent_ts, copy.sent_src, copy.sent_line
+        self.outcome, self.out_ts, self.out_src, self.out_line = copy.outcome, copy.out_ts, copy.out_src, copy.out_line
+        self.out_class, self.out_reason, self.out_code = copy.out_class, copy.out_reason, copy.out_code
+        self.out_dsn, self.out_detail = copy.out_dsn, copy.out_detail
+        self.soft, self.extra = copy.soft, copy.extra
 
     def set_outcome(self, kind: str, ts: int, src, line, cls, reason, code, dsn, detail) -> bool:
         """The first outcome of each type counts (SPEC: at most one delivered);
@@ -111,9 +130,17 @@ class SendView:
         view = cls(0, None, 0, None, None)
         for name, value in zip(cls.FIELDS, data):
             setattr(view, name, value)
+        # JSON made lists of the (fingerprint, label) sources
+        view.sent_src, view.out_src = _pair(view.sent_src), _pair(view.out_src)
+        if view.soft is not None:
+            view.soft[1] = _pair(view.soft[1])
         if view.extra is not None:
-            view.extra = [tuple(e) for e in view.extra]
+            view.extra = [(e[0], e[1], _pair(e[2]), *e[3:]) for e in view.extra]
         return view
+
+    def waiting(self) -> bool:
+        """Handed to a filter or relay whose copy has made no attempt yet."""
+        return self.sent_ts is None
 
 
 @cython.cclass
@@ -121,7 +148,7 @@ class MessageState:
     """What we know of one queued message so far, and its sends."""
 
     FIELDS = ("key", "first_ts", "last_ts", "format", "host", "queue_id", "message_id", "sender",
-              "campaign", "email", "is_notice", "unique_key", "sends", "settled")
+              "campaign", "email", "is_notice", "unique_key", "sends", "settled", "forward")
     key = cython.declare(object, visibility="public")
     first_ts = cython.declare(object, visibility="public")
     last_ts = cython.declare(object, visibility="public")
@@ -136,6 +163,7 @@ class MessageState:
     unique_key = cython.declare(object, visibility="public")
     sends = cython.declare(dict, visibility="public")
     settled = cython.declare(set, visibility="public")
+    forward = cython.declare(dict, visibility="public")
 
     def __init__(self, key: str, ts: int, fmt: str):
         self.key, self.first_ts, self.last_ts, self.format = key, ts, ts, fmt
@@ -144,9 +172,12 @@ class MessageState:
         self.sends: dict[str, SendView] = {}
         # people delivered or hard-bounced: an expiry no longer concerns them
         self.settled: set[str] = set()
+        # a copy made by a filter or relay: its recipient -> the person of the original send
+        self.forward: dict[str, str] = {}
 
     def to_json(self) -> dict:
         data = {name: getattr(self, name) for name in self.FIELDS if name not in ("sends", "settled")}
+        data["forward"] = dict(self.forward)
         data["sends"] = [v.to_json() for v in self.sends.values()]
         data["settled"] = sorted(self.settled)
         return data
@@ -155,8 +186,9 @@ class MessageState:
     def from_json(cls, data: dict) -> MessageState:
         state = cls("", 0, None)
         for name in cls.FIELDS:
-            if name not in ("sends", "settled"):
+            if name not in ("sends", "settled", "forward"):
                 setattr(state, name, data.get(name))
+        state.forward = dict(data.get("forward") or {})
         state.is_notice, state.unique_key = bool(state.is_notice), bool(state.unique_key)
         state.sends = {}
         for item in data.get("sends", ()):
@@ -179,6 +211,11 @@ class Counters:
 def seconds(ts) -> int:
     """A fact's time as whole UTC seconds (parsers may give datetimes)."""
     return ts if isinstance(ts, int) else int(ts.timestamp())
+
+
+def _pair(src):
+    """A source read back from JSON: (fingerprint, label), or a label alone."""
+    return tuple(src) if isinstance(src, list) else src
 
 
 def split_source(source: str | None) -> tuple[str | None, int | None]:
@@ -210,6 +247,15 @@ class Correlator:
                 self.next_handle = max(self.next_handle, view.handle + 1)
                 self.loaded.add(view.handle)
         self.events: list[Event] = []
+        self.file: str | None = None  # the fingerprint of the input being read (see `sources`)
+        # (host, queue id) -> open message key, and recently finished messages:
+        # where a hand-off's "queued as X" finds the copy it made
+        self.qids: dict[tuple, str] = {}
+        self.recent: OrderedDict = OrderedDict()
+        self.drops: list[tuple] = []  # records of copies' sends folded into their originals
+        for state in self.open.values():
+            if state.queue_id:
+                self.qids[(state.host, state.queue_id)] = state.key
         # The classifier, imported when there is work: compiling its tables
         # costs a cron run that finds nothing new.
         from . import classify
@@ -233,6 +279,13 @@ class Correlator:
         if state is not None:
             self.closed.add(key)
             self.dirty_states.discard(key)
+            if state.queue_id:
+                where = (state.host, state.queue_id)
+                if self.qids.get(where) == key:
+                    del self.qids[where]
+                self.recent[where] = state
+                if len(self.recent) > RECENT:
+                    self.recent.popitem(last=False)
 
     def prune(self, now: int) -> int:
         """Close messages not heard of within the horizon before `now`."""
@@ -264,6 +317,7 @@ class Correlator:
         elif isinstance(fact, MessageDone):
             self._close(fact.key)
         elif isinstance(fact, Event):
+            fact.source_file = self.file
             self.events.append(fact)
 
     def done(self, key: str) -> None:
@@ -277,6 +331,7 @@ class Correlator:
             state.host = host
         if queue_id is not None:
             state.queue_id = queue_id
+            self.qids[(state.host if state.host is not None else host, queue_id)] = key
         if message_id is not None:
             state.message_id = message_id
         if sender is not None:
@@ -297,17 +352,28 @@ class Correlator:
         state = self._state(key, ts, fmt)
         if sender and not state.sender:
             state.sender = sender
+        if src is not None:
+            src = (self.file, src)  # which input, and its name then: an event's `source`
         if state.is_notice:
             self.counters.notices_skipped += 1
             return
-        person = person_of(orig or recipient)
+        # The address the campaign sent to is the person; but a person always
+        # has a domain: a bare local orig_to (an alias) is not one (SPEC §3).
+        person = person_of(person_address(recipient, orig))
         if not person:
+            return
+        person = state.forward.get(person, person)  # a copy's recipient is the original send's person
+        if outcome == "delivered" and detail and (" queued as " in detail or "forwarded as " in detail) and \
+                self._hand_off(state, person, ts, fmt, detail, host, queue_id, src, line, recipient):
             return
         view = state.sends.get(person)
         if view is None:
             view = state.sends[person] = SendView(self.next_handle, person, ts, src, line)
             self.next_handle += 1
             view.format = fmt
+            view.mkey = self._mkey(state)
+        elif view.waiting():  # the copy's first attempt: the send leaves our servers now
+            view.sent_ts, view.sent_src, view.sent_line = ts, src, line
         if campaign and not view.campaign:
             view.campaign = campaign
         if message_id and not view.message_id:
@@ -321,6 +387,63 @@ class Correlator:
             self._outcome(state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line)
         if state.unique_key and state.settled.issuperset(state.sends):
             self._close(key)  # nothing more to join; a late duplicate finds the same send
+
+    def _mkey(self, state) -> int:
+        """A message's identity as the first release's event keys named it:
+        its key and, unless the key is unique by itself (an ESP's message id),
+        the time it was first seen (queue ids are reused)."""
+        return hash32(state.key if state.unique_key else f"{state.first_ts}|{state.key}")
+
+    @cython.locals(state=MessageState, copy=MessageState, view=SendView, theirs=SendView)
+    def _hand_off(self, state, person, ts, fmt, detail, host, queue_id, src, line, recipient) -> bool:
+        """A "delivery" that only handed the message to a content filter or a
+        local relay on this host (amavis, an MSP to the local MTA, one Postfix
+        instance to another): the reply names the copy's queue id, and that
+        copy is in this log. The copy's outcome is this send's; the hop is
+        neither sent nor delivered. False when no such copy is known (a
+        remote server's `queued as`)."""
+        new_id = _QUEUED_AS.search(detail)
+        if new_id is None:
+            return False
+        where = (host if host is not None else state.host, new_id.group(1))
+        copy = self.open.get(self.qids.get(where, ""))
+        if copy is None:
+            copy = self.recent.get(where)
+        if copy is None or copy is state:
+            return False
+        target = person_of(recipient) or person
+        view = state.sends.pop(person, None)
+        if view is None:
+            view = SendView(self.next_handle, person, ts, src, line)
+            self.next_handle += 1
+            view.format = fmt
+            view.mkey = self._mkey(state)
+            view.sent_ts = view.sent_src = view.sent_line = None  # not sent until the copy's attempt
+        elif view.outcome is None and view.soft is None:
+            view.sent_ts = view.sent_src = view.sent_line = None
+        if view.campaign is None:
+            view.campaign = state.campaign or self.config.campaign_from_sender(state.sender)
+        if view.message_id is None:
+            view.message_id = state.message_id
+        if view.queue_id is None:
+            view.queue_id = state.queue_id
+        theirs = copy.sends.pop(target, None)
+        if theirs is not None:  # the copy went ahead of the hand-off line: fold it in
+            view.take_from(theirs)
+            self.changed.pop(theirs.handle, None)
+            self.drops.append(self.record(theirs, copy))
+        copy.forward[target] = person
+        copy.sends[person] = view
+        if view.handle in self.changed:
+            self.changed[view.handle] = (view, copy)
+        if person in copy.settled or theirs is not None and theirs.outcome is not None:
+            copy.settled.add(person)
+        if not view.waiting():
+            self._touch(view, copy)
+        self.dirty_states.add(copy.key)
+        if copy.key not in self.open:  # the copy is finished: so is this send
+            self.changed[view.handle] = (view, copy)
+        return True
 
     @cython.locals(state=MessageState, view=SendView)
     def _outcome(self, state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line) -> None:
@@ -360,8 +483,10 @@ class Correlator:
             return
         state.last_ts = max(state.last_ts, ts)
         self.dirty_states.add(key)
+        if src is not None:
+            src = (self.file, src)
         for person, view in state.sends.items():
-            if view.soft is None or person in state.settled:
+            if view.soft is None or person in state.settled or view.waiting():
                 continue
             self.counters.soft_facts += 1
             view.add_soft(ts, src, line, "expired", None, None, EXPIRED_DETAIL, tried=False)
@@ -371,10 +496,16 @@ class Correlator:
     def collect(self) -> tuple[list[tuple], list[Event]]:
         """The changed sends as records (see `record`) and the engagement
         events since the last call."""
-        records = [self.record(view, state) for view, state in self.changed.values()]
+        records = [self.record(view, state) for view, state in self.changed.values() if not view.waiting()]
         self.changed.clear()
         events, self.events = self.events, []
         return records, events
+
+    def collect_drops(self) -> list[tuple]:
+        """Records of copies' sends that were folded into their originals
+        after being handed over: the store removes what it has of them."""
+        drops, self.drops = self.drops, []
+        return drops
 
     @cython.locals(view=SendView, state=MessageState)
     def record(self, view: SendView, state: MessageState) -> tuple:
@@ -386,7 +517,7 @@ class Correlator:
         reused)."""
         campaign = view.campaign or state.campaign or self.config.campaign_from_sender(state.sender)
         flags = (FINAL if state.key not in self.open else 0) | (CONTINUING if view.handle in self.loaded else 0)
-        mkey = hash32(state.key if state.unique_key else f"{state.first_ts}|{state.key}")
+        mkey = view.mkey if view.mkey is not None else self._mkey(state)
         message_id = view.message_id or state.message_id
         soft = view.soft
         person = view.person

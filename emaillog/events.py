@@ -11,6 +11,7 @@ directly.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -63,11 +64,65 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def person_of(address: str | None) -> str | None:
-    """A person is an address compared case-insensitively (SPEC §3)."""
+    """A person is an address compared case-insensitively (SPEC §3), in one
+    spelling: a quoted local part keeps its quotes only when it needs them
+    (`"john smith"@example.com`), so `"o'brien"@example.net` and
+    `o'brien@example.net` are one person. An address literal
+    (`user@[192.0.2.1]`) is an address like any other."""
     if not address:
         return None
     address = address.strip().strip("<>").strip()
+    if address[:1] == '"':
+        address = _unquoted(address)
     return address.lower() or None
+
+
+# RFC 5321 §4.1.2: Local-part = Dot-string / Quoted-string, and a quoted
+# string is only its content (RFC 5322 §3.2.4), so a quoted local part that
+# is also a valid dot-string is the same mailbox unquoted. Postfix writes
+# addresses that way too (quote_822_local(3): quotes only when needed).
+# Non-ASCII letters are atext under SMTPUTF8 (RFC 6531 §3.3).
+_ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]"
+_DOT_STRING = re.compile(f"{_ATEXT}+(?:\\.{_ATEXT}+)*")
+_QUOTED_LOCAL = re.compile(r'"((?:[^"\\]|\\.)*)"(@.*)?', re.S)
+_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
+
+
+def _unquoted(address: str) -> str:
+    m = _QUOTED_LOCAL.fullmatch(address)
+    if m is None:
+        return address
+    local = _QUOTED_PAIR.sub(r"\1", m.group(1))
+    return local + (m.group(2) or "") if _DOT_STRING.fullmatch(local) else address
+
+
+def has_domain(address: str | None) -> bool:
+    """`ann@example.com`, `"a@b"@example.com`, `user@[192.0.2.1]`: yes;
+    `sniptybounce` (a bare local name, an alias): no."""
+    if not address:
+        return False
+    at = address.rfind("@")
+    return at > 0 and at < len(address) - 1 and '"' not in address[at:]
+
+
+def orig_or_alias(orig_recipient: str | None) -> tuple[str | None, str | None]:
+    """(orig_recipient, alias) for an MTA's original-recipient field (Postfix
+    `orig_to=`, OpenSMTPD `rcpt=`, PowerMTA `orcpt`): an address is the
+    person (SPEC §3, the address the campaign sent to); a bare local name
+    without a domain is an alias the MTA expanded, kept as detail, and the
+    rewritten recipient is the person."""
+    if not orig_recipient:
+        return None, None
+    if has_domain(orig_recipient):
+        return orig_recipient, None
+    return None, orig_recipient
+
+
+def person_address(recipient: str | None, orig_recipient: str | None = None) -> str | None:
+    """Which of a delivery's two addresses is the person (SPEC §3): the
+    original recipient when it is an address, else the recipient. A person
+    always has a domain: a bare `orig_to=<alias>` never is one."""
+    return orig_recipient if has_domain(orig_recipient) else recipient
 
 
 def message_id_of(text: str | None) -> str | None:
@@ -156,7 +211,9 @@ class Attempt:
     `outcome` is what the MTA decided: `delivered`, `deferred` (it will try
     again), `bounced` (it gave up on this recipient now) or `expired` (it gave
     up after its retries); or `accepted` when an ESP took the message (a
-    `sent` and nothing more). `hint` is a sender's own hard/soft label (an ESP's
+    `sent` and nothing more). The person is `person_address(recipient,
+    orig_recipient)`: parsers leave `orig_recipient` None when the log's
+    original recipient has no domain (it goes to `alias`). `hint` is a sender's own hard/soft label (an ESP's
     bounce type), used only when the text and codes decide nothing.
     """
 
@@ -179,6 +236,9 @@ class Attempt:
     message_id: str | None = None
     sender: str | None = None
     campaign: str | None = None
+    # A bare local name the MTA logged as the original recipient (Postfix
+    # `orig_to=<alias>`): detail, never the person (`orig_or_alias`).
+    alias: str | None = None
 
 
 @dataclass

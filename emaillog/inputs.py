@@ -133,6 +133,7 @@ class OpenedInput:
     device: int | None = None
     inode: int | None = None
     size: int | None = None
+    waiting: bool = False  # a partial last line was left for the next run
 
 
 def open_input(inp: Input) -> OpenedInput | None:
@@ -267,6 +268,7 @@ def read_lines(opened: OpenedInput, offset: int, *, final: bool):
     try:
         for line in stream:
             if not line.endswith(b"\n") and not final:
+                opened.waiting = True
                 return
             pos += len(line)
             yield pos, line
@@ -311,6 +313,8 @@ def read_chunks(opened: OpenedInput, offset: int, *, final: bool, size: int = CH
         yield pos, data[:cut]
     if pending and final:
         yield pos + len(pending), pending
+    elif pending:
+        opened.waiting = True  # a last line without its newline: the writer may be in the middle of it
 
 
 def _gunzip(opened: OpenedInput, size: int):

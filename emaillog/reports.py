@@ -96,6 +96,10 @@ def ingest_summary(data: dict) -> Group:
     table.add_column(justify="right")
     table.add_row("files read", str(data["files_read"]))
     table.add_row("lines read", str(data["lines_read"]))
+    by_format = data.get("lines_by_format", {})
+    if len(by_format) > 1:  # a file of several programs, or files of several formats
+        for fmt, count in by_format.items():
+            table.add_row(Text(f"  {fmt}", style="dim"), str(count))
     for kind, count in data["events_added"].items():
         table.add_row(Text(f"  {kind}", style=TYPE_STYLES.get(kind, "")), str(count))
     table.add_row("new events", str(data["events_added_total"]))
@@ -107,7 +111,14 @@ def ingest_summary(data: dict) -> Group:
     if data["notices_skipped"]:
         table.add_row("own bounce notices skipped", str(data["notices_skipped"]))
     table.add_row("messages still open", str(data["open_messages"]))
+    for item in data.get("reread", ()):
+        table.add_row(Text(f"read again: {safe(item['file'])}"), f"{item['events_removed']} events removed first")
+    for item in data.get("rotated_files_finished", ()):
+        table.add_row(Text(f"finished rotated {safe(item['file'])}"), "")
     parts = [table]
+    for path in data.get("waiting_for_newline", ()):
+        parts.append(Text(f"{safe(path)}: its last line has no newline yet; it is read when it has one",
+                          style="dim"))
     if data["lines_rejected"]:
         parts.append(Text("see them with: emaillog rejects", style="dim"))
     return Group(*parts)

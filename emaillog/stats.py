@@ -257,7 +257,7 @@ def top_reasons(store, filters: Filters, limit: int) -> list[dict]:
         SELECT kind, reason, count(*), count(DISTINCT person) FROM (
             SELECT outcome AS kind, out_reason AS reason, person FROM sends WHERE outcome > 1 AND {hard}
             UNION ALL
-            SELECT 0, b.reason, s.person FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE {soft}
+            SELECT 0, b.first_reason, s.person FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE {soft}
             UNION ALL
             SELECT coalesce(class, 4) + 1, reason, person FROM actions WHERE type = 2 AND {extra})
         GROUP BY kind, reason""", [*hard_args, *soft_args, *extra_args]).fetchall()

@@ -20,6 +20,13 @@ MONTHS = {m: i for i, m in enumerate(
 # year before: a December line read from a file last written in January.
 FUTURE_SLACK = timedelta(days=2)
 
+# A year-less stamp this far before the latest one already read from the
+# same input means the year guess went wrong (a log spanning more than a
+# year, files joined out of order, a forced --year across New Year). Logs of
+# several hosts interleave out of order by seconds, a clock step by hours:
+# never by weeks.
+BACKWARDS_LIMIT = timedelta(days=28)
+
 
 # The years a time may have: `events.iso` writes them as four digits, and
 # stored times compare as text.
@@ -50,6 +57,13 @@ class Clock:
     forces the year of year-less stamps; `tz` is the zone of zone-less ones.
     Results are memoised per distinct stamp text: a busy log repeats each
     second many times.
+
+    `warnings` lists, in words for the operator, what the clock doubts about
+    its own answers: today, year-less dates that go back by more than
+    BACKWARDS_LIMIT (at most one sentence per input; `backwards` counts the
+    jumps). They are not rejects: every line is still dated. Whoever reads
+    the input reports them once it is read (the ingest summary's problems,
+    as non-fatal warnings).
     """
 
     def __init__(self, reference: datetime, *, year: int | None = None, tz: tzinfo | None = None):
@@ -58,6 +72,9 @@ class Clock:
         self.tz = tz
         self.syslog = lru_cache(maxsize=4096)(self._syslog)
         self.iso = lru_cache(maxsize=4096)(self._iso)
+        self.warnings: list[str] = []
+        self.backwards = 0
+        self._latest: datetime | None = None  # the latest year-less stamp dated so far
 
     def localize(self, naive: datetime) -> datetime:
         if self.tz is None:
@@ -77,9 +94,37 @@ class Clock:
             when = self.localize(datetime(year, month, day, int(hh), int(mm), int(ss), micro))
             if self.year is None and when - self.reference > FUTURE_SLACK:
                 when = self.localize(datetime(year - 1, month, day, int(hh), int(mm), int(ss), micro))
-            return when
         except (KeyError, ValueError) as exc:
             raise TimestampError(f"not a syslog timestamp: {stamp!r}") from exc
+        self._check_order(stamp, when)
+        return when
+
+    def _check_order(self, stamp: str, when: datetime) -> None:
+        """Note a year-less date that goes back by weeks. Called once per
+        distinct stamp text (the memo), in the order the input first shows
+        them, which is enough: a jump back by months is a new stamp."""
+        latest = self._latest
+        if latest is None or when > latest:
+            self._latest = when
+            return
+        if latest - when <= BACKWARDS_LIMIT:
+            return
+        self.backwards += 1
+        if self.warnings:
+            return
+        if self.year is None:
+            advice = (f"year-less syslog dates take their year from the file's modification time "
+                      f"({self.reference:%Y-%m-%d}), so the lines before this point are probably dated a year "
+                      f"late. Split the file where the dates go back and read the first part with "
+                      f"--year {latest.year - 1}, or keep rotated files apart instead of joining them (each "
+                      f"is then dated by its own modification time)")
+        else:
+            advice = (f"--year {self.year} dates every year-less line in {self.year}, so the lines from this "
+                      f"point on are probably in {self.year + 1}. Split the file there and read the rest with "
+                      f"--year {self.year + 1}")
+        self.warnings.append(
+            f"dates go back {(latest - when).days} days at {stamp!r} (from {latest:%Y-%m-%d %H:%M} to "
+            f"{when:%Y-%m-%d %H:%M}): {advice}.")
 
     def _iso(self, stamp: str) -> datetime:
         """RFC 3339 / ISO 8601, with `T` or a space; zone-less ones get `tz`."""

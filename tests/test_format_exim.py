@@ -10,6 +10,7 @@ import pytest
 
 from capture_checks import by_message_id, captures, check_every_message_and_recipient, load
 from conftest import LOGS
+from emaillog.classify import classify_memo
 from emaillog.config import Config
 from emaillog.events import Attempt, MessageDone, MessageSeen, Reject, Skip
 from emaillog.formats import exim
@@ -86,12 +87,57 @@ def test_failure_text_and_stage():
 
 def test_not_tried_and_suppressed_and_discarded_are_no_attempts():
     for line in (
-        "1999-03-02 09:44:33 10HmbD-000000005vi-0000 == rmt_defer@test.ex routing defer (-52): retry time not reached",
+        "1999-03-02 09:44:33 10HmbD-000000005vi-0000 == rmt_defer@test.ex R=r2 T=smtp defer (0): "
+        "SMTP delivery explicitly queued",
         "1999-03-02 09:44:33 10HmaY-000000005vi-0000 *> accept <accept@y> R=accept T=appendfile",
         "2002-12-10 00:50:49 16auJc-0001UB-00 => discarded <low.club@bridge.example> R=userforward",
         "1999-03-02 09:44:33 10HmaX-0005vi-00 => :blackhole: <hole@nowhere.example> R=blackhole_router",
     ):
         assert isinstance(one(line), Skip), line
+
+
+RETRY_WAIT = ("1999-03-02 09:44:33 10HmbD-000000005vi-0000 == rmt_defer@test.ex routing defer (-52): "
+              "retry time not reached")
+
+
+def test_waiting_for_a_retry_time_is_a_deferral_only_when_nothing_came_before():
+    """Issue 13 item 8: a message whose only lines for an address are
+    `retry time not reached` was queued for it and not delivered: the first
+    such line is the send and its soft bounce; later ones, and those after a
+    real attempt, are queue runs that did not try."""
+    p = parser()
+    [first] = p.parse(RETRY_WAIT, "m:1")
+    assert isinstance(first, Attempt) and first.outcome == "deferred" and first.recipient == "rmt_defer@test.ex"
+    assert first.detail == "retry time not reached"
+    assert isinstance(p.parse(RETRY_WAIT, "m:2")[0], Skip)
+    tried = parser()
+    tried.parse("1999-03-02 09:44:33 10HmbD-000000005vi-0000 == rmt_defer@test.ex R=r2 T=smtp defer (-44) "
+                "H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<rmt_defer@test.ex>: "
+                "451 Temporary error", "m:1")
+    assert isinstance(tried.parse(RETRY_WAIT, "m:2")[0], Skip)
+    verdict = classify_memo(None, None, first.detail)
+    assert (verdict.hard, verdict.reason) == (False, "unknown")  # waiting, not given up
+
+
+def test_a_line_repeated_after_completed_is_the_same_send(tmp_path, ingest):
+    """Issue 13 item 8: the same message id and address is one send, even
+    when the outcome line comes again after `Completed` (a log read twice)."""
+    p = parser()
+    bounce = ("2026-12-02 13:15:19 1xYkB5-0007iv-0E ** bob@no-such-domain.example "
+              "F=<bounces+spring@news.example.net>: Unrouteable address DT=0s")
+    assert isinstance(p.parse(bounce, "m:1")[0], Attempt)
+    assert isinstance(p.parse("2026-12-02 13:18:34 1xYkB5-0007iv-0E Completed QT=3m15s", "m:2")[0], MessageDone)
+    assert isinstance(p.parse(bounce.replace("13:15:19", "13:19:00"), "m:3")[0], Skip)
+    # A different address under a completed id is no repeat: it is kept.
+    assert isinstance(p.parse(bounce.replace("bob@", "eve@"), "m:4")[0], Attempt)
+    log = tmp_path / "mainlog"
+    log.write_text("2026-12-02 13:15:19 1xYkB5-0007iv-0E <= bounces+spring@news.example.net P=esmtp S=673 "
+                   "id=spring.1@news.example.net\n" + bounce + "\n"
+                   "2026-12-02 13:18:34 1xYkB5-0007iv-0E Completed QT=3m15s\n"
+                   + bounce.replace("13:15:19", "13:19:00") + "\n")
+    store, summary = ingest([log], format="exim")
+    assert sorted(e["type"] for e in store.events()) == ["hard_bounced", "sent"]
+    assert [e["reason"] for e in store.events(types=["hard_bounced"])] == ["bad_domain"]
 
 
 def test_arrival_sender_message_id_and_notice():

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from capture_checks import captures, check_every_message_and_recipient, load
+from capture_checks import captures, check_every_message_and_recipient, load, with_retry_ends
 from conftest import LOGS
 from emaillog.config import Config
 from emaillog.events import Attempt, MessageSeen, Reject, Skip
@@ -139,7 +139,7 @@ def captured(request, ingest):
     store, summary = ingest([request.param])
     mapping = scenario_message_of(request.param, scenario)
     events = defaultdict(list)
-    for e in store.events():
+    for e in with_retry_ends(store, store.events()):
         events[(mapping.get(e["queue_id"]), e["person"])].append(e)
     return scenario, sink, events, summary
 

@@ -119,7 +119,7 @@ def test_the_artefact_check_can_fail():
 
 def test_usage_lines_name_the_arguments():
     usage = {title: text.splitlines()[0] for title, text in readme_reference.help_texts()}
-    assert usage["emaillog ingest"] == "Usage: emaillog ingest [OPTIONS] PATH..."
+    assert usage["emaillog ingest"] == "Usage: emaillog ingest [OPTIONS] [PATH...]"  # or --reread FILE alone
     assert usage["emaillog person"] == "Usage: emaillog person [OPTIONS] EMAIL"
     assert usage["emaillog classify"] == "Usage: emaillog classify [OPTIONS] [REPLY...]"
 

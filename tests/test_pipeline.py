@@ -17,9 +17,12 @@ from emaillog.formats import postfix
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_postfix import generate  # noqa: E402
 
-POSTFIX_LOGS = sorted(LOGS.glob("postfix/*.log")) + sorted(LOGS.glob("access/mail.log")) + sorted(
-    p for p in (CORPUS / "mta").glob("*.log") if "postfix" in p.name) if CORPUS.is_dir() else sorted(
-    LOGS.glob("postfix/*.log"))
+# Every Postfix log in tests/logs (the probe, resolver, filter and
+# multi-instance captures too: quoted addresses, literals, probes, bare
+# orig_to aliases), and the corpus's when it is there.
+OWN_POSTFIX_LOGS = sorted(LOGS.glob("postfix*/*.log")) + [LOGS / "resolver" / "postfix.log"]
+POSTFIX_LOGS = OWN_POSTFIX_LOGS + sorted(LOGS.glob("access/mail.log")) + sorted(
+    p for p in (CORPUS / "mta").glob("*.log") if "postfix" in p.name) if CORPUS.is_dir() else OWN_POSTFIX_LOGS
 
 
 def dump(store) -> list[str]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from ..events import Attempt, MessageSeen, Reject, Skip
+from ..events import Attempt, MessageSeen, Reject, Skip, orig_or_alias
 from .context import ParseContext
 from .syslog import HEADER, stamp
 
@@ -166,9 +166,9 @@ class Parser:
         outcome = OUTCOMES.get(result)
         if outcome is None:
             return [Reject(f"unknown delivery result {result!r}")]
-        rcpt = address(kv.get("rcpt"))
+        rcpt, alias = orig_or_alias(address(kv.get("rcpt")))
         sender = kv.get("from")
-        return [Attempt(self._key(host, evpid[:8]), ts, NAME, recipient=to, orig_recipient=rcpt,
+        return [Attempt(self._key(host, evpid[:8]), ts, NAME, recipient=to, orig_recipient=rcpt, alias=alias,
                         outcome=outcome, host=host, queue_id=evpid[:8], detail=kv.get("stat") or None,
                         relay=kv.get("relay"), source=source, sender=sender)]
 
@@ -180,6 +180,7 @@ class Parser:
         to = address(q.group("to"))
         if not to:
             return [Reject("queue line without a recipient")]
-        return [Attempt(self._key(host, evpid[:8]), ts, NAME, recipient=to, orig_recipient=address(q.group("rcpt")),
+        rcpt, alias = orig_or_alias(address(q.group("rcpt")))
+        return [Attempt(self._key(host, evpid[:8]), ts, NAME, recipient=to, orig_recipient=rcpt, alias=alias,
                         outcome=outcome, host=host, queue_id=evpid[:8], detail=q.group("stat").strip() or None,
                         source=source, sender=q.group("from"))]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ..events import Attempt, message_id_of, MessageDone, MessageExpired, MessageSeen, Reject, Skip
+from ..events import Attempt, message_id_of, MessageDone, MessageExpired, MessageSeen, orig_or_alias, Reject, Skip
 from .context import ParseContext
 from ..inputs import MAX_LINE, text_defect
 from ..timestamps import TimestampError
@@ -39,8 +39,11 @@ PATTERNS = {
     "delivery": (
         re.compile(
             # Old Postfix versions logged addresses without angle brackets; a
-            # local part with spaces or commas is logged quoted: <"a b"@example>.
-            r'to=<?(?P<to>"[^"]*"[^>,\s]*|[^>,\s]*)>?,(?: orig_to=<?(?P<orig_to>"[^"]*"[^>,\s]*|[^>,\s]*)>?,)?'
+            # local part with spaces or commas is logged quoted, with `\"`
+            # inside (quote_822_local(3)): <"a b"@example>, <"a\"b"@example>;
+            # an address literal is a domain: <user@[192.0.2.1]>.
+            r'to=<?(?P<to>"(?:[^"\\]|\\.)*"[^>,\s]*|[^>,\s]*)>?,'
+            r'(?: orig_to=<?(?P<orig_to>"(?:[^"\\]|\\.)*"[^>,\s]*|[^>,\s]*)>?,)?'
             r"(?: relay=(?P<relay>\S+),)?"
             r".*?(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>[\w-]+)(?: \((?P<text>.*)\)[^)]*)?$"
         ),
@@ -67,8 +70,14 @@ PATTERNS = {
         re.compile(r"(?:sender|postmaster) (?:non-delivery|delivery status|delay) notification: (?P<newqid>\S+)"),
         "sender non-delivery notification: 5Gr3yl2dRzz1",
     ),
+    "probe": (
+        re.compile(r".*, status=(?:undeliverable-but-not-cached|undeliverable|deliverable)(?: \(|$)"),
+        "to=<ok.literal@[127.0.0.2]>, relay=127.0.0.2[127.0.0.2]:25, delay=0.04, delays=0/0/0.04/0, dsn=2.1.5, "
+        "status=deliverable (250 2.1.5 Ok)",
+    ),
 }
-_QUEUED, _DELIVERY, _EXPIRED, _QUEUE_FROM, _MESSAGE_ID, _HEADER, _NOTICE = (p for p, _ in PATTERNS.values())
+_QUEUED, _DELIVERY, _EXPIRED, _QUEUE_FROM, _MESSAGE_ID, _HEADER, _NOTICE, _PROBE_STATUS = (
+    p for p, _ in PATTERNS.values())
 # The syslog header and the queue id in one match: the hot path of a busy log.
 _LINE = re.compile(HEADER.pattern.replace(r"(?P<prog>[^\s\[:]+)", r"(?P<prog>postfix[^\s\[:]*)")
                    .replace(r"(?P<msg>.*)", rf"(?P<qid>{QUEUE_ID}): ?(?P<rest>.*)"))
@@ -92,7 +101,9 @@ _CHUNK_LINE = re.compile(
 _TAIL = re.compile(r"[^)]*")
 
 OUTCOMES = {"sent": "delivered", "deferred": "deferred", "bounced": "bounced", "expired": "expired"}
-# Address-verification probes (postconf(5) address_verify_*) are not sends.
+# Address-verification probes (verify(8), postconf(5) address_verify_*) are
+# not sends: the status says so (PATTERNS["probe"]), whatever the rest of the
+# line looks like.
 PROBES = ("deliverable", "undeliverable", "undeliverable-but-not-cached")
 STAGE = re.compile(r"\(in reply to (?P<cmd>RCPT TO|end of DATA|MAIL FROM|DATA|[A-Z ]+?) command\)")
 
@@ -126,6 +137,7 @@ class Parser:
     def __init__(self, ctx: ParseContext):
         self.ctx = ctx
         self._stamps: dict[str, int] = {}  # stamp text -> UTC seconds
+        self.fast_lines = 0  # Postfix lines the bulk reader read itself
 
     def parse(self, line: str, source: str) -> list:
         if "postfix" not in line:
@@ -186,6 +198,8 @@ class Parser:
     def _delivery(self, rest, key, ts, host, qid, source) -> list:
         m = _DELIVERY.match(rest)
         if not m:
+            if _PROBE_STATUS.match(rest):
+                return [Skip("address verification probe")]
             return [Reject("delivery line without to=<...> and status=")]
         status = m.group("status")
         if status in PROBES:
@@ -194,22 +208,25 @@ class Parser:
         if outcome is None:
             return [Reject(f"unknown delivery status {status!r}")]
         to, orig_to, relay, dsn, _, text = m.groups()
+        orig, alias = orig_or_alias(orig_to)  # orig_to=<alias>: a bare local name is no person
         return [Attempt(
-            key, ts, NAME, recipient=to, outcome=outcome, orig_recipient=orig_to or None,
+            key, ts, NAME, recipient=to, outcome=outcome, orig_recipient=orig, alias=alias,
             host=host, queue_id=qid, dsn=dsn, detail=text, relay=relay, source=source,
             stage=stage_of(text) if text and "in reply to" in text else None,
         )]
 
-    def feed_text(self, text: str, line_no: int, corr, label: str):
+    def feed_text(self, text: str, line_no: int, corr, label: str, other=None):
         """Parse a chunk of whole lines (numbered from line_no + 1) into
         `corr`. One regular expression finds every Postfix line with its
-        syslog header in C; other lines go through `parse`. Returns (lines,
-        skipped, rejects as (line_no, why, text), latest time seen)."""
+        syslog header in C; other lines go through `parse` (or `other`, a
+        parse of the caller's: the syslog router gives them to their
+        program's parser). Returns (lines, skipped, rejects as (line_no, why,
+        text), latest time seen)."""
         if "\r" in text or "\x00" in text:  # the line-by-line path judges those lines
             lines = [line.rstrip("\r") for line in text.split("\n")]
             if lines[-1] == "":
                 lines.pop()
-            skipped, rejects, latest = self.feed_lines(lines, line_no, corr, label)
+            skipped, rejects, latest = self.feed_lines(lines, line_no, corr, label, other)
             return len(lines), skipped, rejects, latest
         skipped = 0
         rejects = []
@@ -226,7 +243,7 @@ class Parser:
             lines = block.split("\n")
             if lines[-1] == "":
                 lines.pop()
-            s_, r_, l_ = self.feed_lines(lines, line_no, corr, label)
+            s_, r_, l_ = self.feed_lines(lines, line_no, corr, label, other)
             skipped += s_
             rejects.extend(r_)
             if l_ and l_ > latest:
@@ -243,6 +260,7 @@ class Parser:
                 line_no -= 1
                 others(m.group() + "\n")  # a very long line: the line-by-line path judges it
                 continue
+            self.fast_lines += 1
             stamp, host, prog, qid, rest = m.groups()
             ts = stamps.get(stamp)
             if ts is None:
@@ -306,12 +324,13 @@ class Parser:
             others(text[pos:])
         return line_no - first, skipped, rejects, latest or None
 
-    def feed_lines(self, lines: list[str], line_no: int, corr, label: str):
-        """`parse` line by line into `corr`: (skipped, rejects, latest)."""
+    def feed_lines(self, lines: list[str], line_no: int, corr, label: str, other=None):
+        """`parse` (or `other`) line by line into `corr`: (skipped, rejects, latest)."""
         skipped = 0
         rejects = []
         latest = 0
         feed = corr.feed
+        parse = other or self.parse
         for line in lines:
             line_no += 1
             defect = text_defect(line)  # too long, or NULs left by a crash
@@ -319,7 +338,7 @@ class Parser:
                 rejects.append((line_no, *defect))
                 continue
             try:
-                facts = self.parse(line, f"{label}:{line_no}")
+                facts = parse(line, f"{label}:{line_no}")
             except TimestampError as exc:
                 rejects.append((line_no, str(exc), line))
                 continue
@@ -350,7 +369,8 @@ def _take(facts, line_no, line, rejects, feed, skipped, latest):
 def _fast_delivery(rest: str):
     """(to, orig_to, dsn, outcome, text) of a delivery line of the usual
     shape, _PROBE for an address probe, or None when `_delivery` must read
-    it (quoted addresses, old formats, anything unusual)."""
+    it (quoted addresses, a bare orig_to alias, old formats, anything
+    unusual)."""
     end = rest.find(">, ", 4)
     to = rest[4:end]
     if end < 0 or rest[3] != "<" or '"' in to or " " in to or "," in to or ">" in to:
@@ -360,8 +380,8 @@ def _fast_delivery(rest: str):
     if rest.startswith("orig_to=<", pos):
         end = rest.find(">, ", pos + 9)
         orig = rest[pos + 9:end]
-        if end < 0 or '"' in orig or " " in orig or "," in orig or ">" in orig:
-            return None
+        if end < 0 or '"' in orig or " " in orig or "," in orig or ">" in orig or (orig and "@" not in orig):
+            return None  # quoted, or a bare alias (orig_to=<sniptybounce>): `_delivery` reads it
         pos = end + 3
     at = rest.find(" status=", pos - 1)
     if at < 0:

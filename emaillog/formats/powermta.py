@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import re
 
-from ..events import COMPLAINED, Attempt, Event, MessageSeen, Reject, Skip, message_id_of, person_of
+from ..events import COMPLAINED, Attempt, Event, MessageSeen, Reject, Skip, message_id_of, orig_or_alias, person_of
 from .context import ParseContext
 
 NAME = "powermta"
@@ -169,10 +169,11 @@ class Parser:
         orcpt = (rec.get("orcpt") or "").strip()
         if ";" in orcpt:  # RFC 3461 ORCPT: `rfc822;addr`
             orcpt = orcpt.split(";", 1)[1]
+        orcpt, alias = orig_or_alias(orcpt)
         return [
             MessageSeen(key, queued, NAME, unique_key=True, message_id=message_id, sender=sender or None, campaign=campaign,
                         email=self._header(rec, self.ctx.config.email_header_set), is_notice=sender in ("", "<>")),
-            Attempt(key, ts, NAME, recipient=rcpt, outcome=outcome, orig_recipient=orcpt or None,
+            Attempt(key, ts, NAME, recipient=rcpt, outcome=outcome, orig_recipient=orcpt, alias=alias,
                     dsn=m.group("dsn") if m else None,
                     detail=(rec.get("dsnDiag") or "").strip() or status or None,
                     relay=(rec.get("dsnMta") or "").strip() or None, hint=HINTS.get(category),

@@ -10,6 +10,13 @@ date, time, sequence and pid in base 60/10). What we read (sendmail
   QID: <a>... User unknown                     (the error as told to the sender)
   QID: NEWQID: DSN: Service unavailable         (NEWQID is a notice we generated)
   QID: NEWQID: DSN: Cannot send message for 5 days   (the queue lifetime ran out)
+  QID: NEWQID: sender notify: Cannot send message for 3 minutes   (likewise)
+
+`stat=queued` with a 4.x.x `dsn=` is a temporary failure before any
+connection (DNS: `dsn=4.4.3`), a deferral; without one it is a message
+queued on purpose (DeliveryMode=queue), not yet an attempt. A bare
+`stat=Service unavailable` is sendmail's word for its exit status
+(sm_sysexitmsg); the `dsn=` beside it decides (bounce_rules.STATUS_WORDS).
 
 `ctladdr` is the controlling user of a delivery, not the original
 recipient, so the person is the `to=` address. Messages the submission
@@ -189,15 +196,21 @@ class Parser:
         if handoff:
             return [Skip("submission program handing the message to the local MTA")]
         word = stat.split(":", 1)[0].split(" (", 1)[0].strip()
+        dsn = kv.get("dsn") if _DSN.fullmatch(kv.get("dsn", "")) else None
         if word == "Sent":
             outcome, detail = "delivered", _inner(stat)
         elif word == "Deferred":
             outcome, detail = "deferred", reply or stat.partition(":")[2].strip() or stat
         elif word in ("queued", "Queued"):
-            return [Skip("queued for a later delivery attempt")]
+            if not (dsn and dsn[0] == "4"):
+                return [Skip("queued for a later delivery attempt")]
+            # `dsn=4.4.3, stat=queued`: the address could not be resolved for
+            # now (a DNS lookup failed temporarily) and waits in the queue;
+            # sendmail logs no retry of it, only `sender notify: Cannot send
+            # message for ...` when it gives up. A send and a deferral.
+            outcome, detail = "deferred", stat
         else:
             outcome, detail = "bounced", reply or stat
-        dsn = kv.get("dsn") if _DSN.fullmatch(kv.get("dsn", "")) else None
         facts = []
         for rcpt in addresses(m.group("to")):
             if "@" not in rcpt:

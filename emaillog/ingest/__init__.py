@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from ..config import Config
 from ..correlate import MessageState
-from ..inputs import InputProblem, expand, open_input
+from ..inputs import Input, InputProblem, expand, open_input
+from .rotation import rotated_away
 from ..store import Store
 from .jobs import Job, plan
 
@@ -30,6 +31,7 @@ class Summary:
 
     files_read: int = 0
     lines_read: int = 0
+    lines_by_format: Counter = field(default_factory=Counter)
     events_added: Counter = field(default_factory=Counter)
     events_known: int = 0
     attempts_merged: int = 0  # later deferrals folded into a stored soft bounce
@@ -38,6 +40,9 @@ class Summary:
     notices_skipped: int = 0
     stale_closed: int = 0
     open_messages: int = 0
+    waiting: list[str] = field(default_factory=list)   # files whose partial last line waits for its newline
+    rotated: list[dict] = field(default_factory=list)  # rotated files finished before their successor
+    reread: list[dict] = field(default_factory=list)   # files whose events were removed to read them again
     problems: list[dict] = field(default_factory=list)
 
     @property
@@ -47,12 +52,14 @@ class Summary:
     def to_json(self) -> dict:
         return {
             "files_read": self.files_read, "lines_read": self.lines_read,
+            "lines_by_format": dict(sorted(self.lines_by_format.items())),
             "events_added": dict(sorted(self.events_added.items())),
             "events_added_total": sum(self.events_added.values()),
             "events_already_known": self.events_known, "soft_bounce_attempts_merged": self.attempts_merged,
             "lines_skipped": self.skipped,
             "lines_rejected": self.rejected, "notices_skipped": self.notices_skipped,
             "stale_messages_closed": self.stale_closed, "open_messages": self.open_messages,
+            "waiting_for_newline": self.waiting, "rotated_files_finished": self.rotated, "reread": self.reread,
             "problems": self.problems,
         }
 
@@ -62,6 +69,7 @@ class Options:
     format: str = "auto"
     year: int | None = None
     tz: object = None  # tzinfo or None for local
+    reread: tuple = ()  # paths to forget and read again from the start
 
 
 class Ingest:
@@ -76,10 +84,14 @@ class Ingest:
         self.writer = None
 
     def run(self, paths: list[str]) -> Summary:
+        for path in self.options.reread:
+            self._forget(path)
         inputs, problems = expand(paths)
         for problem in problems:
-            self._problem(problem)
+            if not self._after_rotation(problem, inputs):
+                self._problem(problem)
         jobs: list[Job] = []
+        planned: set[str] = set()
         for inp in inputs:
             try:
                 opened = open_input(inp)
@@ -89,17 +101,11 @@ class Ingest:
                 continue
             if opened is None:
                 continue
-            job = plan(opened, self.store, self.options, len(jobs))
-            if isinstance(job, InputProblem):
-                job.fatal = inp.explicit
-                self._problem(job)
-                _close(opened)
-                continue
-            self.summary.files_read += 1
-            if job is None:
-                _close(opened)  # nothing new
-            else:
-                jobs.append(job)
+            if inp.explicit and not inp.is_stdin:
+                rest = rotated_away(self.store, inp, opened.fingerprint)
+                if rest is not None and rest.path not in planned:
+                    self._plan(rest, jobs, planned, rotated_from=inp.path)
+            self._plan_opened(opened, jobs, planned)
         states = {}
         if jobs:
             for text in self.store.open_messages():
@@ -111,10 +117,75 @@ class Ingest:
                 run_jobs(jobs, states, self)
             finally:
                 for job in jobs:
+                    if job.opened.waiting:
+                        self.summary.waiting.append(job.opened.input.path)
                     _close(job.opened)
         else:
             self.summary.open_messages = self.store.conn.execute("SELECT count(*) FROM open_messages").fetchone()[0]
         return self.summary
+
+    def _plan(self, inp: Input, jobs: list, planned: set, *, rotated_from: str | None = None) -> None:
+        try:
+            opened = open_input(inp)
+        except InputProblem as problem:
+            self._problem(problem)
+            return
+        if opened is not None:
+            if rotated_from and self._plan_opened(opened, jobs, planned):
+                self.summary.rotated.append({"file": inp.path, "rotated_from": rotated_from})
+            elif not rotated_from:
+                self._plan_opened(opened, jobs, planned)
+
+    def _plan_opened(self, opened, jobs: list, planned: set) -> bool:
+        """Plan one opened input; True when it has something to read."""
+        inp = opened.input
+        planned.add(inp.path)
+        job = plan(opened, self.store, self.options, len(jobs))
+        if isinstance(job, InputProblem):
+            _close(opened)
+            if not inp.explicit and opened.fingerprint and "not a log format" in job.message:
+                if not self.store.remember_not_a_log(opened.fingerprint, inp.path, opened.size):
+                    return False  # said once already, for this same file
+            job.fatal = inp.explicit
+            self._problem(job)
+            return False
+        self.summary.files_read += 1
+        if job is None:
+            _close(opened)  # nothing new
+            return False
+        jobs.append(job)
+        return True
+
+    def _after_rotation(self, problem: InputProblem, inputs: list) -> bool:
+        """A named file that is missing right after its rotation: read the
+        rotated file's rest instead, with a warning, not an error."""
+        if not problem.fatal or problem.path == "-" or os.path.isdir(problem.path) or \
+                self.store.last_read_at(problem.path) is None:
+            return False
+        rest = rotated_away(self.store, Input(problem.path, True), None)
+        if rest is None:
+            return False
+        inputs.insert(0, rest)
+        self.summary.rotated.append({"file": rest.path, "rotated_from": problem.path})
+        self._problem(InputProblem(problem.path, f"{problem.path}: not there (rotated a moment ago?); "
+                                                 f"read the rest of {rest.path}"))
+        return True
+
+    def _forget(self, path: str) -> None:
+        """--reread: remove what this file produced, so it is read again."""
+        try:
+            opened = open_input(Input(path, True))
+        except InputProblem as problem:
+            problem.fatal = True
+            self._problem(problem)
+            return
+        if opened is None or not opened.fingerprint:
+            if opened is not None:
+                _close(opened)
+            return
+        _close(opened)
+        removed = self.store.forget_file(opened.fingerprint, self.config)
+        self.summary.reread.append({"file": path, "events_removed": removed})
 
     def _problem(self, problem: InputProblem) -> None:
         self.summary.problems.append({"file": problem.path, "message": problem.message, "fatal": problem.fatal})
@@ -123,7 +194,7 @@ class Ingest:
     def write(self, batch) -> None:
         """Store one batch in one transaction and count what it did."""
         with self.store.transaction():
-            result = self.writer.write(batch.sends, batch.events, rejects=batch.rejects,
+            result = self.writer.write(batch.sends, batch.events, drops=batch.drops, rejects=batch.rejects,
                                        open_upserts=batch.open_upserts, open_deletes=batch.open_deletes,
                                        progress=batch.progress)
         s = self.summary
@@ -131,6 +202,7 @@ class Ingest:
         s.events_known += result.known + batch.repeats
         s.attempts_merged += batch.soft_facts - result.added.get("soft_bounced", 0)
         s.lines_read += batch.lines
+        s.lines_by_format.update(batch.formats)
         s.skipped += batch.skipped
         s.rejected += len(batch.rejects)
         s.notices_skipped += batch.notices_skipped

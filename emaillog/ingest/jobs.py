@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from .. import formats
 from ..inputs import InputProblem, OpenedInput
+from ..store import NOT_A_LOG
 from ..timestamps import Clock
+from .rotation import looks_rotated
+
+FINISHED_AFTER = 3600  # seconds without a write after which a log is finished
 
 
 @dataclass
@@ -22,8 +26,14 @@ class Job:
 
     @property
     def final(self) -> bool:
-        """Cannot grow: a last line without its newline is complete."""
-        return self.opened.compressed or self.opened.input.is_stdin
+        """No longer written: a last line without its newline is complete.
+        A compressed file or standard input cannot grow; a file with a
+        rotated name, or not written for an hour, is finished."""
+        opened = self.opened
+        if opened.compressed or opened.input.is_stdin or looks_rotated(opened.input.path):
+            return True
+        from datetime import datetime, timezone
+        return (datetime.now(timezone.utc) - opened.mtime).total_seconds() > FINISHED_AFTER
 
     @property
     def remaining(self) -> int:
@@ -34,7 +44,7 @@ class Job:
 def detect(opened: OpenedInput, forced: str) -> object | InputProblem:
     if forced != "auto":
         return formats.FORMATS[forced]
-    module, why = formats.detect(opened.head)
+    module, why = formats.detect_file(opened.head)
     if module is None:
         return InputProblem(opened.input.path, f"{opened.input.path}: not a log format we know ({why}); "
                                                "pass --format to force one")
@@ -47,6 +57,8 @@ def plan(opened: OpenedInput, store, options, index: int = 0) -> Job | InputProb
     if isinstance(module, InputProblem):
         return module
     known = store.file_progress(opened.fingerprint) if opened.fingerprint else None
+    if known and known.get("format") == NOT_A_LOG:
+        known = None  # looked at before, not a log then; it is one now
     offset, line_no = (known["offset"], known["line_no"]) if known else (0, 0)
     if known and known.get("complete") and opened.compressed:
         return None  # a compressed file never grows: read to its end before

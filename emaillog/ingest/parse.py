@@ -24,6 +24,7 @@ class Batch:
 
     job: int
     sends: list = field(default_factory=list)
+    drops: list = field(default_factory=list)  # sends of copies folded into their originals (hops)
     events: list = field(default_factory=list)
     rejects: list = field(default_factory=list)
     open_upserts: list = field(default_factory=list)
@@ -39,6 +40,7 @@ class Batch:
     open_count: int = 0
     problems: list = field(default_factory=list)
     file_done: bool = False
+    formats: dict = field(default_factory=dict)  # lines read, by format (a syslog file: by program's)
 
 
 class _Reading:
@@ -53,6 +55,19 @@ class _Reading:
         self.line_no = job.line_no
         self.position = job.offset
         self.batch = Batch(job.index, position=job.offset)
+        self.parser = None
+        self.counted: dict = {}
+
+    def line_counts(self) -> dict:
+        """Lines by format since the last call."""
+        parser = self.parser
+        if hasattr(parser, "line_counts"):
+            now = dict(parser.line_counts())
+        else:
+            now = {self.fmt: self.line_no - self.job.line_no}
+        delta = {k: v - self.counted.get(k, 0) for k, v in now.items() if v != self.counted.get(k, 0)}
+        self.counted = now
+        return delta
 
     def reject(self, line_no: int, why: str, text) -> None:
         if isinstance(text, bytes):
@@ -84,7 +99,9 @@ class Parsing:
         if job.offset and hasattr(parser, "prime"):
             parser.prime(opened.head)  # e.g. a CSV header read in an earlier run
         reading = _Reading(job, job.module.NAME)
-        lines = self._chunks(reading, parser, label) if hasattr(parser, "feed_text") else \
+        reading.parser = parser
+        self.correlator.file = opened.fingerprint
+        lines = self._chunks(reading, parser, label) if getattr(parser, "feed_text", None) else \
             self._lines(reading, parser, label)
         try:
             for _ in lines:
@@ -94,7 +111,10 @@ class Parsing:
             reading.batch.problems.append({"file": problem.path, "message": problem.message, "fatal": problem.fatal})
         last = self._finish(reading)
         last.file_done = True
-        if last.progress is not None and job.final and not last.problems:
+        path = opened.input.path
+        for warning in getattr(job.clock, "warnings", ()):  # e.g. a year-less date that went backwards
+            last.problems.append({"file": path, "message": f"{path}: {warning}", "fatal": False})
+        if last.progress is not None and job.final and not any(p["fatal"] for p in last.problems):
             last.progress["complete"] = 1
         yield last
 
@@ -155,6 +175,7 @@ class Parsing:
         if self.latest is not None:
             correlator.prune(self.latest)
         batch.sends, batch.events = correlator.collect()
+        batch.drops = correlator.collect_drops()
         batch.open_upserts, batch.open_deletes = correlator.open_state_rows()
         opened = reading.job.opened
         if opened.fingerprint and not opened.input.is_stdin:
@@ -168,4 +189,5 @@ class Parsing:
             a - b for a, b in zip(now, self._counted))
         self._counted = now
         batch.open_count = len(correlator.open)
+        batch.formats = reading.line_counts()
         return batch

@@ -19,6 +19,9 @@ from ..file_safety import refuse_unsafe
 from .schema import MIGRATIONS
 
 
+NOT_A_LOG = "-"  # files.format of a file looked at that is not a log
+
+
 class StoreError(RuntimeError):
     """A database problem, phrased for the operator."""
 
@@ -142,11 +145,48 @@ class Store:
 
     lifted = 0  # suppressions of a forgotten person the last add_event lifted
 
+    def rebuild(self, config) -> dict:
+        """The derived state (hourly counts, suppression intervals) computed
+        again from the sends and actions, in one transaction; returns how
+        many rows each table holds after."""
+        from .suppressions import rebuild as rebuild_suppressions
+        with self.transaction():
+            self.writer(config).rebuild_counts()
+            rebuild_suppressions(self.conn, config)
+        return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("counts", "domain_counts", "suppressions")}
+
     # -- ingest reads --------------------------------------------------------
     def file_progress(self, fingerprint: str) -> dict | None:
         row = self.conn.execute(
-            "SELECT offset, line_no, path, complete FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
-        return {"offset": row[0], "line_no": row[1], "path": row[2], "complete": row[3]} if row else None
+            "SELECT offset, line_no, path, complete, format FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return {"offset": row[0], "line_no": row[1], "path": row[2], "complete": row[3], "format": row[4]} \
+            if row else None
+
+    def last_read_at(self, path: str) -> dict | None:
+        """The file last read under this path (before a rotation, say)."""
+        row = self.conn.execute("SELECT fingerprint, offset, line_no, complete FROM files WHERE path = ? "
+                                "ORDER BY last_read DESC LIMIT 1", (path,)).fetchone()
+        return {"fingerprint": row[0], "offset": row[1], "line_no": row[2], "complete": row[3]} if row else None
+
+    def remember_not_a_log(self, fingerprint: str, path: str, size: int | None) -> bool:
+        """Note that this file was looked at and is not a log; False when that
+        was known already (for the same text), so the warning is said once."""
+        row = self.conn.execute("SELECT format, offset FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        if row and row[0] == NOT_A_LOG and row[1] == (size or 0):
+            return False
+        from .writer import save_progress
+        with self.transaction():
+            save_progress(self.conn.cursor(), {"fingerprint": fingerprint, "path": path, "device": None,
+                                               "inode": None, "offset": size or 0, "line_no": 0,
+                                               "format": NOT_A_LOG})
+        return True
+
+    def forget_file(self, fingerprint: str, config) -> int:
+        """Remove what one input produced (its events, rejects and read
+        position), so it can be read again; returns how many events went."""
+        with self.transaction():
+            return self.writer(config).remove_source(fingerprint)
 
     def open_messages(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT state FROM open_messages")]

@@ -96,6 +96,7 @@ def convert_release_1(conn) -> None:
         person = next(iter(events.values()))["person"]
         uid = send[:-len(person) - 1] if send.endswith("|" + person) else send.rpartition("|")[0]
         view = _view(next(handles), events)
+        view.mkey = _mkey(uid)
         if send in wanted:
             views[send] = view
         records.append(_record(view, _mkey(uid), events))

@@ -30,16 +30,17 @@ class _Names(dict):
     """names.id -> value, read again when an id is new (an ingest in the
     same process may have added it)."""
 
-    def __init__(self, conn):
+    def __init__(self, conn, sql: str = "SELECT id, value FROM names"):
         super().__init__()
         self.conn = conn
-        self.update(conn.execute("SELECT id, value FROM names"))
+        self.sql = sql
+        self.update(conn.execute(sql))
 
     def get(self, key, default=None):
         if key is None:
             return default
         if key not in self:
-            self.update(self.conn.execute("SELECT id, value FROM names WHERE id >= ?", (key,)))
+            self.update(self.conn.execute(f"{self.sql} WHERE id >= ?", (key,)))
         return super().get(key, default)
 
 
@@ -49,9 +50,16 @@ class Reader:
     def __init__(self, conn):
         self.conn = conn
         self._names: dict[int, str] | None = None
+        self._sources: dict[int, str] | None = None
         self._texts: dict[int, str] = {}
 
     # -- vocabularies ------------------------------------------------------
+    def sources(self) -> dict[int, str]:
+        """sources.id -> the label events from it show."""
+        if self._sources is None:
+            self._sources = _Names(self.conn, "SELECT id, label FROM sources")
+        return self._sources
+
     def names(self) -> dict[int, str]:
         if self._names is None:
             self._names = _Names(self.conn)
@@ -150,8 +158,8 @@ class Reader:
                 "s.id", "s.person", "s.campaign",
                 ["s.out_ts IS NOT NULL" if len(outcomes) == 2 else outcomes[0]])
         if "soft_bounced" in wanted:
-            add("soft", sends + ", b.first_ts, b.first_file, b.first_line, b.attempts, b.last_ts, b.reason, b.code, "
-                "b.dsn, b.text, b.arg", "soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person",
+            add("soft", sends + ", b.first_ts, b.first_file, b.first_line, b.attempts, b.last_ts, b.first_reason, "
+                "b.first_code, b.first_dsn, b.first_text, b.first_arg", "soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person",
                 "b.first_ts", "b.send", "s.person", "s.campaign")
         action_types = sorted(TYPE_CODE[t] for t in wanted if t not in ("sent",) and t in TYPE_CODE)
         if action_types:
@@ -174,7 +182,7 @@ class Reader:
                 "email": names.get(email), "message_id": join_text(self.template(mid), mid_arg),
                 "queue_id": queue_id, "source_format": names.get(fmt), "host": names.get(host),
                 "bounce_class": None, "reason": None, "smtp_code": None, "dsn": None, "detail": None,
-                "url": None, "source": _source(names.get(sent_file), sent_line), "attempts": None,
+                "url": None, "source": _source(self.sources().get(sent_file), sent_line), "attempts": None,
                 "last_attempt": None, "machine": None, "note": None, "actor": None, "scope": None, "until": None}
 
     def _sent(self, row) -> dict:
@@ -195,17 +203,21 @@ class Reader:
         event["smtp_code"], event["dsn"] = code, names.get(dsn)
         event["detail"] = join_text(self.template(text), arg, event["person"])
         if out_file is not None or out_line is not None:
-            event["source"] = _source(names.get(out_file) if out_file is not None else names.get(row[10]), out_line)
+            sources = self.sources()
+            event["source"] = _source(sources.get(out_file) if out_file is not None else sources.get(row[10]), out_line)
         return event
 
     def _soft(self, row) -> dict:
+        """A soft bounce shows its first attempt's reply at its time, with
+        the number of attempts and the last one's time (how the retries
+        ended is the retry state's: `retries`)."""
         event = self._base(row)
         names = self.names()
         first_ts, first_file, first_line, attempts, last_ts, reason, code, dsn, text, arg = row[12:22]
         event.update(id=event["id"] + 1, ts=iso(first_ts), type="soft_bounced", reason=names.get(reason),
                      smtp_code=code, dsn=names.get(dsn), detail=join_text(self.template(text), arg, event["person"]),
                      attempts=attempts, last_attempt=iso(last_ts),
-                     source=_source(names.get(first_file), first_line))
+                     source=_source(self.sources().get(first_file), first_line))
         return event
 
     def _action(self, row) -> dict:
@@ -218,7 +230,7 @@ class Reader:
                 "source_format": names.get(fmt), "host": names.get(host), "bounce_class": CLASS_NAME.get(cls),
                 "reason": names.get(reason), "smtp_code": code, "dsn": names.get(dsn),
                 "detail": join_text(self.template(text), arg, address),
-                "url": join_text(self.template(url), url_arg), "source": _source(names.get(file), line),
+                "url": join_text(self.template(url), url_arg), "source": _source(self.sources().get(file), line),
                 "attempts": None, "last_attempt": None, "machine": names.get(machine), "note": note,
                 "actor": names.get(actor), "scope": names.get(scope), "until": iso(until)}
 

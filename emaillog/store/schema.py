@@ -4,7 +4,7 @@ One narrow row per send (`sends`: a message to one person, with its outcome)
 and per other event (`actions`: opens, clicks, unsubscribes, complaints,
 operator actions, a send's second outcome); soft bounces in `soft_bounces`,
 which is also the retry state. Small vocabularies (campaigns, hosts, status
-codes, file names...) are stored once in `names`, repeating texts once in
+codes...) are stored once in `names`, the inputs events came from in `sources`, repeating texts once in
 `texts`, addresses once in `persons`; rows refer to them by integer id.
 Derived state is kept at ingest, in the same transaction as the batch:
 `suppressions` (intervals), `counts` and `domain_counts` (per hour).
@@ -85,9 +85,15 @@ def m003_views(conn):
 COMPACT_TABLES = """
 CREATE TABLE names (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,            -- campaign, email, host, format, file, dsn, reason, machine, actor, domain
+    kind TEXT NOT NULL,            -- campaign, email, host, format, dsn, reason, machine, actor, domain
     value TEXT NOT NULL,
     UNIQUE (kind, value)
+);
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT,              -- files.fingerprint of the input (NULL: standard input, an operator, release 1)
+    label TEXT NOT NULL,           -- the input's name as it was read (mail.log), or what made the event
+    UNIQUE (fingerprint, label)
 );
 CREATE TABLE texts (
     id INTEGER PRIMARY KEY,
@@ -108,10 +114,10 @@ CREATE TABLE sends (
     queue_id TEXT,
     mid INTEGER, mid_arg TEXT,     -- the Message-ID: texts.id + argument
     sent_ts INTEGER NOT NULL,      -- UTC seconds
-    sent_file INTEGER, sent_line INTEGER,
+    sent_file INTEGER, sent_line INTEGER,   -- sources.id and line number (the event's `source`)
     outcome INTEGER,               -- 1 delivered, 2 hard permanent, 3 spam_block, 4 technical, 5 hard, NULL none yet
     out_ts INTEGER,
-    out_file INTEGER,              -- NULL: as sent_file
+    out_file INTEGER,              -- sources.id
     out_line INTEGER,              -- NULL: the sent line itself
     out_reason INTEGER, out_code INTEGER, out_dsn INTEGER,
     out_text INTEGER, out_arg TEXT
@@ -123,7 +129,7 @@ CREATE INDEX sends_hard ON sends (out_ts, campaign, person, outcome, out_reason)
 CREATE TABLE soft_bounces (
     send INTEGER PRIMARY KEY,      -- sends.id (this table is the retry state)
     first_ts INTEGER NOT NULL,
-    first_file INTEGER,            -- NULL: as the send's sent_file
+    first_file INTEGER,            -- sources.id
     first_line INTEGER,
     attempts INTEGER NOT NULL,
     last_ts INTEGER NOT NULL,
@@ -141,7 +147,7 @@ CREATE TABLE actions (
     key INTEGER NOT NULL,          -- 63-bit hash of the event's natural key
     campaign INTEGER, email INTEGER, host INTEGER, format INTEGER,
     queue_id TEXT, mid INTEGER, mid_arg TEXT,
-    file INTEGER, line INTEGER,
+    file INTEGER, line INTEGER,    -- sources.id
     url INTEGER, url_arg TEXT,
     machine INTEGER, note TEXT, actor INTEGER,
     scope INTEGER,                 -- manual suppressions/releases: names.id of a campaign, NULL = all

@@ -34,8 +34,8 @@ def _text(text: str, arg: str, address: str = "p.address") -> str:
 
 
 def _source(file: str, line: str) -> str:
-    return f"CASE WHEN {file} IS NULL THEN NULL WHEN {line} IS NULL THEN {_name(file)} " \
-           f"ELSE {_name(file)} || ':' || {line} END"
+    label = f"(SELECT label FROM sources WHERE id = {file})"
+    return f"CASE WHEN {file} IS NULL THEN NULL WHEN {line} IS NULL THEN {label} ELSE {label} || ':' || {line} END"
 
 
 def _ratio(part: str, whole: str) -> str:
@@ -69,8 +69,8 @@ def events() -> str:
                NULL, NULL, {tail}
         FROM sends s JOIN persons p ON p.id = s.person WHERE s.outcome IS NOT NULL
         UNION ALL
-        SELECT b.send * 4 + 1, {_iso('b.first_ts')}, 'soft_bounced', {common}, NULL, {_name('b.reason')}, b.code,
-               {_name('b.dsn')}, {_text('b.text', 'b.arg')}, {nothing},
+        SELECT b.send * 4 + 1, {_iso('b.first_ts')}, 'soft_bounced', {common}, NULL, {_name('b.first_reason')},
+               b.first_code, {_name('b.first_dsn')}, {_text('b.first_text', 'b.first_arg')}, {nothing},
                {_source('b.first_file', 'b.first_line')}, b.attempts, {_iso('b.last_ts')}, {tail}
         FROM soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person
         UNION ALL

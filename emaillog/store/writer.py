@@ -87,6 +87,7 @@ class Writer:
         self.conn = conn
         self.config = config
         self.names: dict[tuple[str, str], int] = {}
+        self.sources: dict[tuple, int] = {}
         self.texts: dict[str, int] = {}
         self.persons: dict[str, int] = {}
         self.domains: dict[int, int] = {}  # person id -> domain name id, for the persons in `persons`
@@ -122,6 +123,32 @@ class Writer:
                 row = self.conn.execute("INSERT INTO names (kind, value) VALUES (?, ?) RETURNING id", key).fetchone()
             found = self.names[key] = row[0]
         return found
+
+    def source(self, src) -> int | None:
+        """sources.id of (fingerprint, label); a label alone has no fingerprint."""
+        if src is None:
+            return None
+        if isinstance(src, str):
+            src = (None, src)
+        found = self.sources.get(src)
+        if found is None:
+            fingerprint, label = src
+            row = self.conn.execute("SELECT id FROM sources WHERE fingerprint IS ? AND label = ?", src).fetchone()
+            if row is None:
+                row = self.conn.execute("INSERT INTO sources (fingerprint, label) VALUES (?, ?) RETURNING id",
+                                        src).fetchone()
+            found = self.sources[src] = row[0]
+        return found
+
+    def source_of(self, source_id: int | None):
+        """(fingerprint, label) of a sources.id."""
+        if source_id is None:
+            return None
+        for src, id_ in self.sources.items():
+            if id_ == source_id:
+                return src
+        row = self.conn.execute("SELECT fingerprint, label FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return tuple(row) if row else None
 
     def text(self, template: str | None) -> int | None:
         if template is None:
@@ -187,13 +214,15 @@ class Writer:
 
     # -- a batch -----------------------------------------------------------
     def write(self, sends: list[tuple], events: list, rejects=(), open_upserts=(), open_deletes=(),
-              progress: dict | None = None) -> BatchResult:
+              progress: dict | None = None, drops=()) -> BatchResult:
         result = BatchResult()
         counts = Counter()
         spans: dict[tuple, list] = {}
         domain_counts = defaultdict(lambda: [0, 0, 0, 0])
         acc = (counts, spans, domain_counts)
         before = self.new_persons
+        if drops:
+            self._drop(drops, acc)
         if sends:
             self._sends(sends, result, acc)
         if events:
@@ -263,7 +292,29 @@ class Writer:
         if extras:
             self._actions(extras, result, acc)
 
-    def _find_existing(self, fresh: list[tuple], ids: dict[str, int]) -> None:
+    def _drop(self, records: list[tuple], acc) -> None:
+        """Remove the sends these records name (a copy's, folded into the
+        original send of a hand-off), and what they gave the counts."""
+        ids = self.person_ids({r[R_PERSON] for r in records})
+        fresh = [r for r in records if r[R_HANDLE] not in self.handles]
+        if fresh:
+            self._find_existing(fresh, ids, make=False)
+        for record in records:
+            entry = self.handles.pop(record[R_HANDLE], None)
+            self.seen.discard(record[R_HANDLE])
+            if entry is None or entry[1] is None:
+                continue
+            send_id, row, soft = entry
+            self._contribute(row, soft, acc, -1)
+            for action in self.conn.execute("SELECT * FROM actions WHERE send = ?", (send_id,)).fetchall():
+                self._contribute_action(action, acc, -1)
+            self.conn.execute("DELETE FROM actions WHERE send = ?", (send_id,))
+            self.conn.execute("DELETE FROM soft_bounces WHERE send = ?", (send_id,))
+            self.conn.execute("DELETE FROM sends WHERE id = ?", (send_id,))
+            self.touched.add(row[S_PERSON])
+            entry[1] = entry[2] = None
+
+    def _find_existing(self, fresh: list[tuple], ids: dict[str, int], make: bool = True) -> None:
         """Give each send new to this run its entry [id, stored row, stored
         soft row]: the row already stored for it (the same message and
         person), else a new id. Two records of one send in a batch share one
@@ -293,6 +344,8 @@ class Writer:
                     row = next((r for r in found.get(key, ()) if (r[S_QUEUE_ID], r[S_HOST], r[S_FORMAT]) == identity),
                                None)
                     if row is None:
+                        if not make:
+                            continue
                         entry = [self.next_send, None, None]
                         self.next_send += 1
                         self.made_sends.add((key[0] << 32) | key[1])
@@ -334,13 +387,13 @@ class Writer:
                 text, arg = self.text(out_template), out_arg
             else:
                 text, arg = self.split(detail, address)
-            out = (outcome, out_ts, name("file", out_src), out_line, name("reason", reason), code,
+            out = (outcome, out_ts, self.source(out_src), out_line, name("reason", reason), code,
                    name("dsn", dsn), text, arg)
         else:
             out = (None,) * 9
         row = (send_id, person_id, record[R_MKEY], name("campaign", record[R_CAMPAIGN]),
                name("email", record[R_EMAIL]), name("host", record[R_HOST]), name("format", record[R_FORMAT]),
-               record[R_QUEUE_ID], self.text(mid), mid_arg, record[R_SENT_TS], name("file", record[R_SENT_SRC]),
+               record[R_QUEUE_ID], self.text(mid), mid_arg, record[R_SENT_TS], self.source(record[R_SENT_SRC]),
                record[R_SENT_LINE], *out)
         soft = None
         view = record[R_SOFT]
@@ -349,7 +402,7 @@ class Writer:
              f_reason, f_code, f_dsn, f_detail) = view
             s_text, s_arg = self.text(soft_template), soft_arg
             f_text, f_arg = self.text(first_template), first_arg
-            soft = (send_id, first_ts, name("file", first_src), first_line, attempts, last_ts,
+            soft = (send_id, first_ts, self.source(first_src), first_line, attempts, last_ts,
                     name("reason", s_reason), s_code, name("dsn", s_dsn), s_text, s_arg,
                     name("reason", f_reason), f_code, name("dsn", f_dsn), f_text, f_arg, row[S_OUT_TS])
         return row, soft, outcomes[1:]
@@ -359,7 +412,7 @@ class Writer:
         value = self.value_of
         kind = DELIVERED_TYPE if row[S_OUTCOME] == DELIVERED else HARD_BOUNCED
         template = self.template_of(row[S_OUT_TEXT])
-        return (kind, row[S_OUT_TS], value(row[S_OUT_FILE]), row[S_OUT_LINE], CLASS_OF_OUTCOME.get(row[S_OUTCOME]),
+        return (kind, row[S_OUT_TS], self.source_of(row[S_OUT_FILE]), row[S_OUT_LINE], CLASS_OF_OUTCOME.get(row[S_OUTCOME]),
                 value(row[S_OUT_REASON]), row[S_OUT_CODE], value(row[S_OUT_DSN]),
                 join_text(template, row[S_OUT_ARG], address))
 
@@ -436,6 +489,76 @@ class Writer:
                         "hard = hard + excluded.hard, soft = soft + excluded.soft",
                         [(*k, *v) for k, v in domain_counts.items() if any(v)])
 
+    # -- reading a file again ---------------------------------------------
+    def remove_source(self, fingerprint: str) -> int:
+        """Take out every send and action read from the input with this
+        fingerprint (and what they gave the counts), its rejects and read
+        position; suppressions of the persons concerned are computed again."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM sources WHERE fingerprint = ?", (fingerprint,))]
+        removed = 0
+        if ids:
+            marks = _placeholders(len(ids))
+            counts, spans, domain_counts = Counter(), {}, defaultdict(lambda: [0, 0, 0, 0])
+            acc = (counts, spans, domain_counts)
+            sends = self.conn.execute(f"SELECT * FROM sends WHERE sent_file IN ({marks})", ids).fetchall()
+            soft = {r[F_SEND]: r for r in self.conn.execute(
+                f"SELECT b.* FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE s.sent_file IN ({marks})", ids)}
+            actions = self.conn.execute(f"SELECT * FROM actions WHERE file IN ({marks})", ids).fetchall()
+            for row in sends:
+                self.domain_of(row[S_PERSON])
+                self._contribute(row, soft.get(row[S_ID]), acc, -1)
+                self.touched.add(row[S_PERSON])
+                removed += 1 + (row[S_OUTCOME] is not None) + (row[S_ID] in soft)
+            for row in actions:
+                self.domain_of(row[A_PERSON])
+                self._contribute_action(row, acc, -1)
+                self.touched.add(row[A_PERSON])
+                removed += 1
+            self._counts(counts, {}, domain_counts)
+            self.conn.execute(f"DELETE FROM soft_bounces WHERE send IN (SELECT id FROM sends WHERE sent_file IN ({marks}))",
+                              ids)
+            self.conn.execute(f"DELETE FROM sends WHERE sent_file IN ({marks})", ids)
+            self.conn.execute(f"DELETE FROM actions WHERE file IN ({marks})", ids)
+            if self.touched:
+                from .suppressions import recompute
+                recompute(self.conn, sorted(self.touched), self.config)
+                self.touched.clear()
+        self.conn.execute("DELETE FROM rejects WHERE file_fingerprint = ?", (fingerprint,))
+        self.conn.execute("DELETE FROM files WHERE fingerprint = ?", (fingerprint,))
+        return removed
+
+    # -- the derived state again ------------------------------------------
+    def rebuild_counts(self) -> None:
+        """The hourly counts again from every row, by the same contributions
+        the batches add (a test checks the two agree)."""
+        self.conn.execute("DELETE FROM counts")
+        self.conn.execute("DELETE FROM domain_counts")
+        counts, spans, domain_counts = Counter(), {}, defaultdict(lambda: [0, 0, 0, 0])
+        acc = (counts, spans, domain_counts)
+        for table, contribute in (("sends", self._contribute), ("actions", self._contribute_action)):
+            last = 0
+            while True:  # a chunk at a time: memory stays flat
+                rows = self.conn.execute(
+                    f"SELECT t.*, p.domain FROM {table} t JOIN persons p ON p.id = t.person "
+                    "WHERE t.id > ? ORDER BY t.id LIMIT 50000", (last,)).fetchall()
+                if not rows:
+                    break
+                last = rows[-1][0]
+                self.domains = {row[S_PERSON if table == "sends" else A_PERSON]: row[-1] for row in rows}
+                soft = {}
+                if table == "sends":
+                    soft = {r[F_SEND]: r for r in self.conn.execute(
+                        "SELECT * FROM soft_bounces WHERE send BETWEEN ? AND ?", (rows[0][0], last))}
+                for row in rows:
+                    row = row[:-1]
+                    if table == "sends":
+                        contribute(row, soft.get(row[S_ID]), acc, +1)
+                    else:
+                        contribute(row, acc, +1)
+                self._counts(counts, spans, domain_counts)
+                counts.clear(), spans.clear(), domain_counts.clear()
+        self.domains = {}
+
     # -- other events ------------------------------------------------------
     def _actions(self, events: list, result: BatchResult, acc) -> None:
         """Opens, clicks, unsubscribes, complaints, operator actions and a
@@ -496,7 +619,8 @@ class Writer:
         until = event.until if event.until is None or isinstance(event.until, int) else int(event.until.timestamp())
         return (None, ts, TYPE_CODE[event.type], person_id, hash63(event.key), name("campaign", event.campaign),
                 name("email", event.email), name("host", event.host), name("format", event.source_format),
-                event.queue_id, self.text(mid), mid_arg, name("file", file), line, self.text(url), url_arg,
+                event.queue_id, self.text(mid), mid_arg, self.source((getattr(event, "source_file", None), file))
+                if file is not None else None, line, self.text(url), url_arg,
                 name("machine", event.machine), event.note, name("actor", event.actor), name("campaign", event.scope),
                 until, CLASS_CODE.get(event.bounce_class), name("reason", event.reason), event.smtp_code,
                 name("dsn", event.dsn), text, arg, getattr(event, "send_id", None))
@@ -526,6 +650,10 @@ class _Extra:
     def __init__(self, outcome: tuple, record: tuple, send_id: int, *, moved: bool = False):
         kind, ts, src, line, cls, reason, code, dsn, detail = outcome
         self.moved = moved  # stored before as the send's outcome: not a new event
+        if isinstance(src, tuple):
+            self.source_file, src = src
+        else:
+            self.source_file = None
         self.type, self.ts, self.bounce_class, self.reason, self.smtp_code, self.dsn = kind, ts, cls, reason, code, dsn
         self.detail = detail
         self.source = f"{src}:{line}" if line is not None else src
