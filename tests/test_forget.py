@@ -85,12 +85,12 @@ SENDGRID = json.dumps({"email": ANN, "timestamp": int(T0.timestamp()) + 60, "eve
 
 
 @pytest.fixture
-def db(cli, tmp_path):
+def db(run, tmp_path):
     (tmp_path / "mail.log").write_text(LOG)
     (tmp_path / "sendgrid.json").write_text(SENDGRID)
     for args in (("ingest", "--quiet", tmp_path / "mail.log", tmp_path / "sendgrid.json"),
                  ("suppress", ANN, "--campaign", "spring", "--until", "+30d", "--note", "asked by phone")):
-        result = cli(*args)
+        result = run(*args)
         assert result.returncode == 0, result.stderr
     return tmp_path / "cli.db"
 
@@ -103,12 +103,12 @@ def holding(db) -> list[str]:
     return [name for name, data in raw_files(db).items() if any(p.search(data) for p in BOUNDED)]
 
 
-def check(cli, address, *args):
-    result = cli("check", address, *args)
+def check(run, address, *args):
+    result = run("check", address, *args)
     return result.returncode, result.stdout
 
 
-def test_before_forgetting_the_address_is_everywhere(db, cli):
+def test_before_forgetting_the_address_is_everywhere(db, run):
     """The setting is what the test claims: the address is in the files, in
     an open message, a rejected line and another person's reply."""
     conn = sqlite3.connect(db)
@@ -118,12 +118,12 @@ def test_before_forgetting_the_address_is_everywhere(db, cli):
     assert any("Ann@Example.COM" in t for (t,) in conn.execute("SELECT template FROM texts"))
     conn.close()
     assert holding(db)
-    reasons = {s["reason"]: s["scope"] for s in json.loads(cli("suppressed", "--person", ANN, "--json").stdout)["items"]}
+    reasons = {s["reason"]: s["scope"] for s in json.loads(run("suppressed", "--person", ANN, "--json").stdout)["items"]}
     assert reasons == {"hard_bounce": "*", "spam_block": "welcome", "unsubscribed": "*", "manual": "spring"}
 
 
 def test_forget_leaves_no_byte_of_the_address_in_any_file(db, cli):
-    result = cli("forget", "ANN@example.com", "--yes")
+    result = cli("forget", "ANN@example.com", "--yes")  # the installed command
     assert result.returncode == 0, result.stderr
     assert "forgot ann@example.com" in result.stdout and "kept 4 suppression(s)" in result.stdout
     assert holding(db) == []
@@ -131,83 +131,83 @@ def test_forget_leaves_no_byte_of_the_address_in_any_file(db, cli):
     assert any(b"joann@example.com" in data for data in raw_files(db).values())
 
 
-def test_the_rest_of_the_database_is_intact(db, cli):
-    before = {p: cli("person", p, "--json").stdout for p in ("joann@example.com", "carl@example.com", DAVE)}
-    assert cli("forget", ANN, "--yes").returncode == 0
+def test_the_rest_of_the_database_is_intact(db, run):
+    before = {p: run("person", p, "--json").stdout for p in ("joann@example.com", "carl@example.com", DAVE)}
+    assert run("forget", ANN, "--yes").returncode == 0
     for p, text in before.items():
-        assert json.loads(cli("person", p, "--json").stdout)["events"] == json.loads(text)["events"], p
-    bob = [json.loads(line) for line in cli("events", "--person", "bob@example.net", "--format", "jsonl").stdout.splitlines()]
+        assert json.loads(run("person", p, "--json").stdout)["events"] == json.loads(text)["events"], p
+    bob = [json.loads(line) for line in run("events", "--person", "bob@example.net", "--format", "jsonl").stdout.splitlines()]
     assert [e["detail"] for e in bob if e["type"] == "hard_bounced"] == [
         "host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <bob@example.net>: forwarding to [forgotten] refused: User unknown "
         "(in reply to RCPT TO command)"]
-    assert json.loads(cli("events", "--person", ANN, "--format", "json").stdout) == []
-    rejects = json.loads(cli("rejects", "--json").stdout)
+    assert json.loads(run("events", "--person", ANN, "--format", "json").stdout) == []
+    rejects = json.loads(run("rejects", "--json").stdout)
     assert [(r["file"].rpartition("/")[2], r["text"]) for r in rejects] == [("mail.log", None)]  # named, not kept
 
 
-def test_check_person_and_suppressed_answer_from_the_hash(db, cli):
-    assert cli("forget", ANN, "--yes").returncode == 0
+def test_check_person_and_suppressed_answer_from_the_hash(db, run):
+    assert run("forget", ANN, "--yes").returncode == 0
     for address in (ANN, "Ann@Example.COM", " <ANN@EXAMPLE.COM> "):
-        code, out = check(cli, address, "--campaign", "autumn")
+        code, out = check(run, address, "--campaign", "autumn")
         assert code == 1, out
         assert "hard_bounce" in out and "forgotten" in out
-    doc = json.loads(cli("check", ANN, "--campaign", "welcome", "--json").stdout)
+    doc = json.loads(run("check", ANN, "--campaign", "welcome", "--json").stdout)
     assert {(s["reason"], s["scope"]) for s in doc["suppressions"]} == {
         ("hard_bounce", "*"), ("spam_block", "welcome"), ("unsubscribed", "*")}
     spam = next(s for s in doc["suppressions"] if s["reason"] == "spam_block")
     assert spam["until"] == (T0 + timedelta(seconds=11, hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    manual = json.loads(cli("check", ANN, "--campaign", "spring", "--json").stdout)["suppressions"]
+    manual = json.loads(run("check", ANN, "--campaign", "spring", "--json").stdout)["suppressions"]
     assert any(s["reason"] == "manual" and s["scope"] == "spring" and s["until"] for s in manual)
-    listing = json.loads(cli("suppressed", "--json").stdout)
+    listing = json.loads(run("suppressed", "--json").stdout)
     assert listing["forgotten_people"] == 1 and ANN not in json.dumps(listing)
-    assert json.loads(cli("suppressed", "--reason", "manual", "--json").stdout)["forgotten_people"] == 1
-    table = cli("suppressed").stdout
+    assert json.loads(run("suppressed", "--reason", "manual", "--json").stdout)["forgotten_people"] == 1
+    table = run("suppressed").stdout
     assert "and 1 forgotten person suppressed" in table
-    person = cli("person", ANN, "--json")
+    person = run("person", ANN, "--json")
     doc = json.loads(person.stdout)
     assert doc["forgotten"] and doc["suppressed"] and doc["events"] == []
-    assert "Forgotten on" in cli("person", ANN).stdout
+    assert "Forgotten on" in run("person", ANN).stdout
 
 
-def test_a_forgotten_campaign_or_time_limited_suppression_ends_as_it_would_have(db, cli):
+def test_a_forgotten_campaign_or_time_limited_suppression_ends_as_it_would_have(db, run):
     """Dave was only spam-blocked for one campaign: other campaigns may mail
     him, and after the 24 hours so may that one."""
-    assert cli("forget", DAVE, "--yes").returncode == 0
-    assert check(cli, DAVE, "--campaign", "welcome")[0] == 1
-    assert check(cli, DAVE, "--campaign", "spring")[0] == 0
+    assert run("forget", DAVE, "--yes").returncode == 0
+    assert check(run, DAVE, "--campaign", "welcome")[0] == 1
+    assert check(run, DAVE, "--campaign", "spring")[0] == 0
     later = (NOW + timedelta(days=2)).strftime("%Y-%m-%dT%H:%MZ")
-    assert check(cli, DAVE, "--campaign", "welcome", "--at", later)[0] == 0
-    assert check(cli, DAVE, "--campaign", "welcome", "--at", (T0 - timedelta(hours=1)).isoformat())[0] == 0
+    assert check(run, DAVE, "--campaign", "welcome", "--at", later)[0] == 0
+    assert check(run, DAVE, "--campaign", "welcome", "--at", (T0 - timedelta(hours=1)).isoformat())[0] == 0
 
 
-def test_a_release_lifts_what_was_kept(db, cli):
-    assert cli("forget", ANN, "--yes").returncode == 0
-    released = cli("release", ANN, "--note", "asked to be mailed again")
+def test_a_release_lifts_what_was_kept(db, run):
+    assert run("forget", ANN, "--yes").returncode == 0
+    released = run("release", ANN, "--note", "asked to be mailed again")
     assert released.returncode == 0 and "lifted 4" in released.stdout
-    assert check(cli, ANN, "--campaign", "welcome")[0] == 0
-    assert json.loads(cli("suppressed", "--json").stdout)["forgotten_people"] == 0
+    assert check(run, ANN, "--campaign", "welcome")[0] == 0
+    assert json.loads(run("suppressed", "--json").stdout)["forgotten_people"] == 0
 
 
-def test_new_lines_about_a_forgotten_person_are_stored_and_the_hash_still_applies(db, cli, tmp_path):
-    assert cli("forget", ANN, "--yes").returncode == 0
+def test_new_lines_about_a_forgotten_person_are_stored_and_the_hash_still_applies(db, run, tmp_path):
+    assert run("forget", ANN, "--yes").returncode == 0
     (tmp_path / "later.log").write_text(LATER)
-    result = cli("ingest", "--json", tmp_path / "later.log")
+    result = run("ingest", "--json", tmp_path / "later.log")
     assert result.returncode == 0, result.stderr
-    carl = [json.loads(x)["type"] for x in cli("events", "--person", "carl@example.com", "--format", "jsonl").stdout.split("\n") if x]
+    carl = [json.loads(x)["type"] for x in run("events", "--person", "carl@example.com", "--format", "jsonl").stdout.split("\n") if x]
     assert carl == ["sent", "soft_bounced", "delivered"]  # the open message kept carl's send
-    ann = [json.loads(x)["type"] for x in cli("events", "--person", ANN, "--format", "jsonl").stdout.split("\n") if x]
+    ann = [json.loads(x)["type"] for x in run("events", "--person", ANN, "--format", "jsonl").stdout.split("\n") if x]
     assert "delivered" in ann
-    assert check(cli, ANN)[0] == 1
-    again = cli("forget", ANN, "--yes")  # forgetting again keeps what is still in force
+    assert check(run, ANN)[0] == 1
+    again = run("forget", ANN, "--yes")  # forgetting again keeps what is still in force
     assert again.returncode == 0 and "kept 4 suppression(s)" in again.stdout, again.stdout
-    assert holding(db) == [] and check(cli, ANN)[0] == 1
+    assert holding(db) == [] and check(run, ANN)[0] == 1
 
 
-def test_counts_stay_what_the_remaining_events_say(db, cli):
-    assert cli("forget", ANN, "--yes").returncode == 0
-    events = [json.loads(x) for x in cli("events", "--format", "jsonl").stdout.splitlines()]
+def test_counts_stay_what_the_remaining_events_say(db, run):
+    assert run("forget", ANN, "--yes").returncode == 0
+    events = [json.loads(x) for x in run("events", "--format", "jsonl").stdout.splitlines()]
     want = Counter((e["campaign"], e["type"]) for e in events if e["type"] not in ("manual_suppressed", "released"))
-    stats = json.loads(cli("stats", "--json").stdout)
+    stats = json.loads(run("stats", "--json").stdout)
     got = Counter()
     for row in stats["campaigns"]:
         for kind in ("sent", "delivered", "hard_bounced", "soft_bounced"):
@@ -221,9 +221,9 @@ def test_counts_stay_what_the_remaining_events_say(db, cli):
     assert next(r for r in stats["campaigns"] if r["campaign"] == "spring")["first_event"] == first
 
 
-def test_each_erasure_is_audited_and_listed_without_the_address(db, cli):
-    assert cli("forget", ANN, "--yes", "--note", "ticket 4711").returncode == 0
-    listing = json.loads(cli("forget", "--list", "--json").stdout)["items"]
+def test_each_erasure_is_audited_and_listed_without_the_address(db, run):
+    assert run("forget", ANN, "--yes", "--note", "ticket 4711").returncode == 0
+    listing = json.loads(run("forget", "--list", "--json").stdout)["items"]
     assert len(listing) == 1
     entry = listing[0]
     assert re.fullmatch(r"[0-9a-f]{64}", entry["hash"]) and entry["note"] == "ticket 4711" and entry["by"]
@@ -231,7 +231,7 @@ def test_each_erasure_is_audited_and_listed_without_the_address(db, cli):
     assert ANN not in json.dumps(listing)
     import hashlib
     assert entry["hash"] != hashlib.sha256(ANN.encode()).hexdigest()  # keyed, not a bare digest
-    assert "ticket 4711" in cli("forget", "--list").stdout
+    assert "ticket 4711" in run("forget", "--list").stdout
 
 
 def test_the_hash_is_keyed_per_database(tmp_path):
@@ -242,14 +242,14 @@ def test_the_hash_is_keyed_per_database(tmp_path):
     assert address_hash(one.conn, ANN) == address_hash(one.conn, ANN)
 
 
-def test_it_asks_first(db, cli):
-    refused = cli("forget", ANN, input="n\n")
+def test_it_asks_first(db, run):
+    refused = run("forget", ANN, input="n\n")
     assert refused.returncode == 1 and "nothing was erased" in refused.stderr
     assert "Erase ann@example.com" in refused.stderr and "cannot be undone" in refused.stderr
-    assert cli("forget", ANN, input="").returncode == 1  # no answer is no
-    assert json.loads(cli("person", ANN, "--json").stdout)["events"]
-    assert cli("forget", ANN, input="y\n").returncode == 0
-    assert json.loads(cli("person", ANN, "--json").stdout)["events"] == []
+    assert run("forget", ANN, input="").returncode == 1  # no answer is no
+    assert json.loads(run("person", ANN, "--json").stdout)["events"]
+    assert run("forget", ANN, input="y\n").returncode == 0
+    assert json.loads(run("person", ANN, "--json").stdout)["events"] == []
 
 
 @pytest.mark.parametrize("args, words", [
@@ -258,20 +258,20 @@ def test_it_asks_first(db, cli):
     (("forget", "--list", ANN), "--list takes no EMAIL"),
     (("forget", ANN, "--json"), "go with --list"),
 ])
-def test_usage_errors(db, cli, args, words):
-    result = cli(*args)
+def test_usage_errors(db, run, args, words):
+    result = run(*args)
     assert result.returncode == 2 and words in result.stderr, result.stderr
 
 
-def test_an_address_never_seen_is_still_audited(cli):
-    assert cli("ingest", "--quiet", "-", input=LOG).returncode == 0
-    result = cli("forget", "nobody@example.org", "--yes")
+def test_an_address_never_seen_is_still_audited(run):
+    assert run("ingest", "--quiet", "-", input=LOG).returncode == 0
+    result = run("forget", "nobody@example.org", "--yes")
     assert result.returncode == 0, result.stderr
     assert "nothing was stored" in result.stdout
-    assert len(json.loads(cli("forget", "--list", "--json").stdout)["items"]) == 1
+    assert len(json.loads(run("forget", "--list", "--json").stdout)["items"]) == 1
 
 
-def test_a_stale_copy_in_free_space_is_vacuumed_away(db, cli):
+def test_a_stale_copy_in_free_space_is_vacuumed_away(db, run):
     """A row deleted before (here: by hand, without secure_delete) leaves its
     bytes in free pages; forget finds them and rebuilds the file."""
     conn = sqlite3.connect(db)
@@ -284,40 +284,40 @@ def test_a_stale_copy_in_free_space_is_vacuumed_away(db, cli):
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     assert DAVE.encode() in (db.read_bytes())
-    result = cli("forget", DAVE, "--yes")
+    result = run("forget", DAVE, "--yes")
     assert result.returncode == 0, result.stderr
     assert "vacuumed" in result.stdout
     assert all(DAVE.encode() not in data.lower() for data in raw_files(db).values())
 
 
-def test_two_texts_that_become_one_are_merged(cli, tmp_path):
+def test_two_texts_that_become_one_are_merged(run, tmp_path):
     """Forgetting ann, then zoe, turns two replies into the same text: the
     rows of both keep their detail, through one template."""
     def reply(rcpt, other):
         return (rcpt, "5.1.1", "bounced", said(f"550 5.1.1 <{rcpt}>: forwarding to {other} refused: User unknown"))
     log = "\n".join([*message("2B0001", "autumn", 0, [reply("bob@example.net", ANN)]),
                      *message("2B0002", "autumn", 10, [reply("frank@example.net", "zoe@example.org")])]) + "\n"
-    assert cli("ingest", "-q", "-", input=log).returncode == 0
-    assert cli("forget", ANN, "--yes").returncode == 0
-    assert cli("forget", "zoe@example.org", "--yes").returncode == 0
+    assert run("ingest", "-q", "-", input=log).returncode == 0
+    assert run("forget", ANN, "--yes").returncode == 0
+    assert run("forget", "zoe@example.org", "--yes").returncode == 0
     details = {json.loads(x)["person"]: json.loads(x)["detail"]
-               for x in cli("events", "--type", "hard_bounced", "--format", "jsonl").stdout.splitlines()}
+               for x in run("events", "--type", "hard_bounced", "--format", "jsonl").stdout.splitlines()}
     assert details == {p: said(f"550 5.1.1 <{p}>: forwarding to [forgotten] refused: User unknown")
                        for p in ("bob@example.net", "frank@example.net")}
     templates = [t for (t,) in sqlite3.connect(tmp_path / "cli.db").execute("SELECT template FROM texts")]
     assert sum("[forgotten] refused" in t for t in templates) == 1
 
 
-def test_a_reader_holding_old_pages_is_reported_and_a_second_run_finishes(db, cli):
+def test_a_reader_holding_old_pages_is_reported_and_a_second_run_finishes(db, run):
     reader = sqlite3.connect(db)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM persons").fetchone()  # a snapshot from before the erasure
-    first = cli("forget", ANN, "--yes", "--wait", "1")
+    first = run("forget", ANN, "--yes", "--wait", "1")
     assert first.returncode == 1
     assert "the erasure is committed" in first.stderr and "run the same command again" in first.stderr
-    assert check(cli, ANN)[0] == 1 and json.loads(cli("person", ANN, "--json").stdout)["events"] == []
+    assert check(run, ANN)[0] == 1 and json.loads(run("person", ANN, "--json").stdout)["events"] == []
     reader.rollback()
     reader.close()
-    second = cli("forget", ANN, "--yes")
+    second = run("forget", ANN, "--yes")
     assert second.returncode == 0, second.stderr
     assert holding(db) == []

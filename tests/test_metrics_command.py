@@ -22,11 +22,11 @@ OPERATOR = ("manual_suppressed", "released")
 
 
 @pytest.fixture
-def db(cli):
+def db(run):
     for step in [("ingest", "-q", "--year", "2026", ROOT / "sample_logs" / "mail.log", ROOT / "sample_logs" / "access.log"),
                  ("ingest", "-q", "--year", "2026", "--tz", "UTC", LOGS / "postfix" / "scenario.log"),
                  ("suppress", "dave@example.com", "--campaign", "autumn", "--note", "asked by phone")]:
-        result = cli(*step)
+        result = run(*step)
         assert result.returncode == 0, result.stderr
 
 
@@ -35,22 +35,22 @@ def families(text: str) -> dict:
             for f in text_string_to_metric_families(text)}
 
 
-def test_the_figures_are_the_events(db, cli, tmp_path):
-    result = cli("metrics", "--at", AT)
+def test_the_figures_are_the_events(db, run, tmp_path):
+    result = run("metrics", "--at", AT)
     assert result.returncode == 0, result.stderr
     got = families(result.stdout)
-    events = [json.loads(x) for x in cli("events", "--format", "jsonl").stdout.splitlines()]
+    events = [json.loads(x) for x in run("events", "--format", "jsonl").stdout.splitlines()]
     activity = [e for e in events if e["type"] not in OPERATOR]
     want = Counter((("campaign", e["campaign"] or ""), ("type", e["type"])) for e in activity)
     assert got["emaillog_events"] == want
     hard = Counter((("class", e["bounce_class"] or ""), ("reason", e["reason"] or ""))
                    for e in activity if e["type"] == "hard_bounced")
     assert got["emaillog_hard_bounces"] == hard and sum(hard.values()) > 5
-    suppressed = json.loads(cli("suppressed", "--at", AT, "--json").stdout)["items"]
+    suppressed = json.loads(run("suppressed", "--at", AT, "--json").stdout)["items"]
     by_reason = Counter(s["reason"] for s in suppressed)
     assert got["emaillog_suppressions"] == {(("reason", r),): by_reason.get(r, 0) for r in
                                             ("hard_bounce", "spam_block", "unsubscribed", "complained", "manual")}
-    retries = json.loads(cli("retries", "--at", AT, "--json").stdout)["items"]
+    retries = json.loads(run("retries", "--at", AT, "--json").stdout)["items"]
     assert retries and got["emaillog_pending_retries"] == Counter(
         (("campaign", r["campaign"] or ""),) for r in retries)
     newest = max(datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp() for e in activity)
@@ -58,11 +58,11 @@ def test_the_figures_are_the_events(db, cli, tmp_path):
     assert set(got["emaillog_build_info"]) == {(("version", "0.1.0"),)}
 
 
-def test_forgotten_people_stay_in_the_suppression_gauge_and_leave_the_counters(db, cli):
-    before = families(cli("metrics").stdout)
-    bobs = len(cli("events", "--person", "bob@example.com", "--format", "jsonl").stdout.splitlines())
-    assert bobs and cli("forget", "bob@example.com", "--yes").returncode == 0
-    after = families(cli("metrics").stdout)
+def test_forgotten_people_stay_in_the_suppression_gauge_and_leave_the_counters(db, run):
+    before = families(run("metrics").stdout)
+    bobs = len(run("events", "--person", "bob@example.com", "--format", "jsonl").stdout.splitlines())
+    assert bobs and run("forget", "bob@example.com", "--yes").returncode == 0
+    after = families(run("metrics").stdout)
     assert after["emaillog_suppressions"] == before["emaillog_suppressions"]
     assert sum(after["emaillog_events"].values()) == sum(before["emaillog_events"].values()) - bobs
 
@@ -71,17 +71,17 @@ def test_the_textfile_is_replaced_atomically_and_readable_by_the_collector(db, c
     target = tmp_path / "prom" / "emaillog.prom"
     target.parent.mkdir()
     target.write_text("old\n")
-    result = cli("metrics", "--output", target, "--at", AT)
+    result = cli("metrics", "--output", target, "--at", AT)  # the installed command
     assert result.returncode == 0 and result.stdout == "", result.stderr
     assert families(target.read_text())["emaillog_events"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert sorted(p.name for p in target.parent.iterdir()) == ["emaillog.prom"]  # no temporary file left
 
 
-def test_an_empty_database_gives_the_zero_gauges(cli, tmp_path):
+def test_an_empty_database_gives_the_zero_gauges(run, tmp_path):
     from emaillog.store import Store
     Store(tmp_path / "cli.db").close()
-    got = families(cli("metrics").stdout)
+    got = families(run("metrics").stdout)
     assert set(got) == {"emaillog_suppressions", "emaillog_build_info"}
 
 
@@ -104,12 +104,12 @@ def _through_a_terminal(args, env) -> bytes:
     return out
 
 
-def test_machine_output_on_a_terminal_shows_controls(cli, tmp_path):
+def test_machine_output_on_a_terminal_shows_controls(run, tmp_path):
     """Exact in a pipe (Prometheus and the providers read the bytes); on a
     terminal a campaign's escape sequence is shown, not obeyed."""
     from test_terminal_safety import CAMPAIGN, POSTFIX, SHOWN_CLEAR
-    assert cli("ingest", "-q", "--year", "2026", "--tz", "UTC", "-", input=POSTFIX).returncode == 0
-    piped = cli("metrics", "--at", "2026-11-28T18:00Z").stdout
+    assert run("ingest", "-q", "--year", "2026", "--tz", "UTC", "-", input=POSTFIX).returncode == 0
+    piped = run("metrics", "--at", "2026-11-28T18:00Z").stdout
     assert CAMPAIGN in piped
     env = {**os.environ, "EMAILLOG_DB": str(tmp_path / "cli.db"), "EMAILLOG_CONFIG": "", "TZ": "UTC"}
     for args in (("metrics", "--at", "2026-11-28T18:00Z"), ("suppressed", "--for", "ses", "--at", "2026-11-28T18:00Z")):
