@@ -76,6 +76,7 @@ def run(tmp_path, monkeypatch, capsys):
     import gc
     import io
     import time
+    import warnings
 
     from emaillog import cli as cli_module
     base = {"EMAILLOG_DB": str(tmp_path / "cli.db"), "EMAILLOG_CONFIG": "",
@@ -96,7 +97,9 @@ def run(tmp_path, monkeypatch, capsys):
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             out, err = capsys.readouterr()
         time.tzset()
-        gc.collect()  # close the connections the command left to the collector
+        with warnings.catch_warnings():  # close the connections the command left to the collector
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
         return subprocess.CompletedProcess(args, code, out, err)
 
     return _run

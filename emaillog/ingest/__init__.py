@@ -121,7 +121,7 @@ class Ingest:
                         self.summary.waiting.append(job.opened.input.path)
                     _close(job.opened)
         else:
-            self.summary.open_messages = self.store.conn.execute("SELECT count(*) FROM open_messages").fetchone()[0]
+            self.summary.open_messages = self.store.count_open_messages()
         return self.summary
 
     def _plan(self, inp: Input, jobs: list, planned: set, *, rotated_from: str | None = None) -> None:

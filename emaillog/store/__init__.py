@@ -1,5 +1,6 @@
 """The database: one SQLite file in WAL mode (readers work while an ingest
-writes), created readable by its owner only: it holds personal data.
+writes), created readable by its owner only: it holds personal data; or a
+PostgreSQL database that many hosts write into (postgres.py, a libpq URL).
 
 Each ingest batch (sends and other events, the derived state, open
 correlation state, rejects and how far each file was read) commits in ONE
@@ -11,11 +12,14 @@ batches, reader.py gives the SPEC's event stream back.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..file_safety import refuse_unsafe
+from .dialect import POSTGRES, SQLITE
+from .postgres import PostgresProblem, is_url, redacted
 from .schema import MIGRATIONS
 
 
@@ -26,12 +30,23 @@ class StoreError(RuntimeError):
     """A database problem, phrased for the operator."""
 
 
-def default_db_path() -> Path:
-    """`$EMAILLOG_DB`, else `$XDG_DATA_HOME/emaillog/emaillog.db`."""
+def default_db_path() -> Path | str:
+    """`$EMAILLOG_DB` (a file or a postgresql:// URL), else
+    `$XDG_DATA_HOME/emaillog/emaillog.db`."""
     if os.environ.get("EMAILLOG_DB"):
-        return Path(os.environ["EMAILLOG_DB"])
+        return db_target(os.environ["EMAILLOG_DB"])
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "emaillog" / "emaillog.db"
+
+
+def db_target(value: str | os.PathLike) -> Path | str:
+    """A URL stays a URL; anything else is a file name."""
+    return value if is_url(value) else Path(value)
+
+
+def this_host() -> str:
+    """The name this machine writes under in a shared database."""
+    return os.environ.get("EMAILLOG_HOST") or socket.gethostname()
 
 
 def _now() -> str:
@@ -44,9 +59,16 @@ class Store:
     a callable(done, total), is told how the conversion goes)."""
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True, progress=None):
-        self.path = Path(path)
         self._reader = None
         self.applied: list[str] = []  # migrations this open applied
+        if is_url(path):
+            self._open_postgres(path, progress)
+            return
+        self.path = Path(path)
+        self.name = str(self.path)
+        self.dialect = SQLITE
+        self.host = None
+        self.prefix = ""  # one machine's file: fingerprints and message keys as they are
         refuse_unsafe(self.path, sqlite=True)  # a file others could write decides nothing
         if not self.path.exists():
             if not create:
@@ -68,6 +90,25 @@ class Store:
             raise StoreError(f"{self.path} is not a usable emaillog database ({exc}); "
                              "move it aside or pass another --db") from exc
 
+    def _open_postgres(self, url: str, progress) -> None:
+        """A shared database: what one host reads (file positions, open
+        messages) is kept under its name, so hosts never read each other's."""
+        from .postgres import connect
+        self.path = None
+        self.name = redacted(url)
+        self.dialect = POSTGRES
+        self.host = this_host()
+        self.prefix = f"{self.host}:"
+        try:
+            self.conn = connect(url)
+        except PostgresProblem as exc:
+            raise StoreError(str(exc)) from None
+        self._migrate(progress)
+
+    def file_key(self, fingerprint: str | None) -> str | None:
+        """files.fingerprint of an input read on this host."""
+        return None if fingerprint is None else self.prefix + fingerprint
+
     def _create_file(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -79,7 +120,7 @@ class Store:
             raise StoreError(f"cannot create the database {self.path}: {exc.strerror}") from exc
 
     def pending_migrations(self) -> list[str]:
-        have = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchone()
+        have = self.dialect.has_table(self.conn, "_migrations")
         applied = {r[0] for r in self.conn.execute("SELECT name FROM _migrations")} if have else set()
         return [fn.__name__ for fn in MIGRATIONS if fn.__name__ not in applied]
 
@@ -88,11 +129,18 @@ class Store:
         transaction, so two processes opening a new file at once are safe."""
         if not self.pending_migrations():
             return
-        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        with self.transaction():
+            if self.dialect is POSTGRES:
+                from .postgres import lock_for_migrations
+                lock_for_migrations(self.conn)
+            self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
         from . import convert
         convert.PROGRESS = progress
         for fn in MIGRATIONS:
             with self.transaction():
+                if self.dialect is POSTGRES:
+                    from .postgres import lock_for_migrations
+                    lock_for_migrations(self.conn)
                 if self.conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (fn.__name__,)).fetchone():
                     continue
                 fn(self.conn)
@@ -106,6 +154,11 @@ class Store:
     def transaction(self):
         return _Transaction(self.conn)
 
+    @property
+    def is_shared(self) -> bool:
+        """Other hosts may write at the same time (PostgreSQL)."""
+        return self.dialect is POSTGRES
+
     # -- settings the derived state depends on ------------------------------
     def sync_config(self, config) -> bool:
         """Bring the views and the suppression intervals in line with the
@@ -118,7 +171,8 @@ class Store:
             if have is None or have[0] != wanted:
                 from .suppressions import rebuild
                 rebuild(self.conn, config)
-                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('windows', ?)", (wanted,))
+                self.conn.execute("INSERT INTO meta VALUES ('windows', ?) "
+                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (wanted,))
                 changed = True
         return changed
 
@@ -127,7 +181,7 @@ class Store:
     # -- writing -------------------------------------------------------------
     def writer(self, config):
         from .writer import Writer
-        return Writer(self.conn, config)
+        return Writer(self.conn, config, prefix=self.prefix)
 
     def add_event(self, event, config=None) -> int:
         """Store one event (an operator's action); returns its event id. A
@@ -136,12 +190,11 @@ class Store:
         with self.transaction():
             writer = self.writer(config or Config())
             writer.write([], [event])
-            row_id = writer.next_action - 1
             if event.type == "released":
                 from .forget import release
                 self.lifted = release(self.conn, event.person, writer.name("campaign", event.scope),
                                       int(event.ts.timestamp()))
-        return row_id * 4 + 3
+        return writer.last_action * 4 + 3
 
     lifted = 0  # suppressions of a forgotten person the last add_event lifted
 
@@ -158,26 +211,29 @@ class Store:
 
     # -- ingest reads --------------------------------------------------------
     def file_progress(self, fingerprint: str) -> dict | None:
-        row = self.conn.execute(
-            "SELECT offset, line_no, path, complete, format FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        row = self.conn.execute('SELECT "offset", line_no, path, complete, format FROM files WHERE fingerprint = ?',
+                                (self.file_key(fingerprint),)).fetchone()
         return {"offset": row[0], "line_no": row[1], "path": row[2], "complete": row[3], "format": row[4]} \
             if row else None
 
     def last_read_at(self, path: str) -> dict | None:
         """The file last read under this path (before a rotation, say)."""
-        row = self.conn.execute("SELECT fingerprint, offset, line_no, complete FROM files WHERE path = ? "
-                                "ORDER BY last_read DESC LIMIT 1", (path,)).fetchone()
-        return {"fingerprint": row[0], "offset": row[1], "line_no": row[2], "complete": row[3]} if row else None
+        row = self.conn.execute('SELECT fingerprint, "offset", line_no, complete FROM files WHERE path = ? '
+                                "AND substr(fingerprint, 1, ?) = ? ORDER BY last_read DESC LIMIT 1",
+                                (path, len(self.prefix), self.prefix)).fetchone()
+        return {"fingerprint": row[0][len(self.prefix):], "offset": row[1], "line_no": row[2],
+                "complete": row[3]} if row else None
 
     def remember_not_a_log(self, fingerprint: str, path: str, size: int | None) -> bool:
         """Note that this file was looked at and is not a log; False when that
         was known already (for the same text), so the warning is said once."""
-        row = self.conn.execute("SELECT format, offset FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        row = self.conn.execute('SELECT format, "offset" FROM files WHERE fingerprint = ?',
+                                (self.file_key(fingerprint),)).fetchone()
         if row and row[0] == NOT_A_LOG and row[1] == (size or 0):
             return False
         from .writer import save_progress
         with self.transaction():
-            save_progress(self.conn.cursor(), {"fingerprint": fingerprint, "path": path, "device": None,
+            save_progress(self.conn.cursor(), {"fingerprint": self.file_key(fingerprint), "path": path, "device": None,
                                                "inode": None, "offset": size or 0, "line_no": 0,
                                                "format": NOT_A_LOG})
         return True
@@ -186,10 +242,16 @@ class Store:
         """Remove what one input produced (its events, rejects and read
         position), so it can be read again; returns how many events went."""
         with self.transaction():
-            return self.writer(config).remove_source(fingerprint)
+            return self.writer(config).remove_source(self.file_key(fingerprint))
 
     def open_messages(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT state FROM open_messages")]
+        """The open correlation state this host left."""
+        return [r[0] for r in self.conn.execute("SELECT state FROM open_messages WHERE substr(key, 1, ?) = ?",
+                                                (len(self.prefix), self.prefix))]
+
+    def count_open_messages(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM open_messages WHERE substr(key, 1, ?) = ?",
+                                 (len(self.prefix), self.prefix)).fetchone()[0]
 
     # -- queries -------------------------------------------------------------
     @property

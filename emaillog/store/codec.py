@@ -132,10 +132,10 @@ def join_text(template: str | None, arg: str | None, address: str | None = None)
     return text
 
 
-def sql_join(template: str, arg: str, address: str = "''") -> str:
-    """join_text in SQL, for the views."""
+def sql_join(template: str, arg: str, address: str = "''", char=lambda code: f"char({code})") -> str:
+    """join_text in SQL, for the views (`char` spells a character code)."""
     return (f"CASE WHEN {template} IS NULL THEN {arg} ELSE "
-            f"replace(replace({template}, char(2), coalesce({arg}, '')), char(1), coalesce({address}, '')) END")
+            f"replace(replace({template}, {char(2)}, coalesce({arg}, '')), {char(1)}, coalesce({address}, '')) END")
 
 
 def hash32(text: str) -> int:

@@ -14,6 +14,7 @@ The SPEC's event stream is the `events` view over all of it.
 from __future__ import annotations
 
 from ..events import EVENT_TYPES
+from .dialect import POSTGRES, dialect_of
 
 MIGRATIONS = []
 
@@ -44,9 +45,14 @@ def migration(fn):
 
 # -- the first release's layout (kept so old databases migrate in order) ----
 
+def _create(conn, sql: str) -> None:
+    """DDL written for SQLite, in the connection's dialect."""
+    conn.execute(dialect_of(conn).ddl(sql))
+
+
 @migration
 def m001_events(conn):
-    conn.execute("""
+    _create(conn, """
         CREATE TABLE events (
             id INTEGER PRIMARY KEY, ts TEXT NOT NULL, type TEXT NOT NULL, person TEXT NOT NULL,
             campaign TEXT, email TEXT, message_id TEXT, queue_id TEXT, source_format TEXT, host TEXT,
@@ -57,16 +63,16 @@ def m001_events(conn):
 
 @migration
 def m002_ingest_state(conn):
-    conn.execute("""
+    _create(conn, """
         CREATE TABLE files (
             fingerprint TEXT PRIMARY KEY,  -- sha256 of the first line: survives renames and gzip
             path TEXT NOT NULL, device INTEGER, inode INTEGER,
-            offset INTEGER NOT NULL,       -- bytes consumed (of the uncompressed text)
+            "offset" INTEGER NOT NULL,     -- bytes consumed (of the uncompressed text)
             line_no INTEGER NOT NULL,      -- lines consumed
             format TEXT, first_read TEXT, last_read TEXT
         )""")
     conn.execute("CREATE TABLE open_messages (key TEXT PRIMARY KEY, last_ts TEXT NOT NULL, state TEXT NOT NULL)")
-    conn.execute("""
+    _create(conn, """
         CREATE TABLE rejects (
             id INTEGER PRIMARY KEY, file TEXT NOT NULL, line_no INTEGER,
             why TEXT NOT NULL, text TEXT, format TEXT, seen_at TEXT NOT NULL,
@@ -186,13 +192,13 @@ CREATE TABLE domain_counts (
 @migration
 def m004_compact(conn):
     """The compact layout; an old `events` table is converted (see convert.py)."""
-    for view in [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]:
+    for view in dialect_of(conn).views(conn):
         conn.execute(f"DROP VIEW {view}")
     for statement in COMPACT_TABLES.split(";"):
         if statement.strip():
-            conn.execute(statement)
+            _create(conn, statement)
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-    conn.execute("ALTER TABLE files ADD COLUMN complete INTEGER")  # a compressed file read to its end
+    _create(conn, "ALTER TABLE files ADD COLUMN complete INTEGER")  # a compressed file read to its end
     has_events = conn.execute("SELECT 1 FROM events LIMIT 1").fetchone()
     has_state = conn.execute("SELECT 1 FROM open_messages LIMIT 1").fetchone()
     if has_events or has_state:
@@ -241,8 +247,8 @@ def m005_erasure(conn):
     import secrets
     for statement in ERASURE_TABLES.split(";"):
         if statement.strip():
-            conn.execute(statement)
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('erasure_key', ?)", (secrets.token_hex(32),))
+            _create(conn, statement)
+    conn.execute("INSERT INTO meta VALUES ('erasure_key', ?) ON CONFLICT DO NOTHING", (secrets.token_hex(32),))
 
 
 @migration
@@ -250,3 +256,18 @@ def m006_hard_bounce_actions(conn):
     """Hard bounces stored as a send's second outcome, by class and reason,
     for `emaillog metrics` (a few rows: the index stays small)."""
     conn.execute("CREATE INDEX actions_hard ON actions (class, reason) WHERE type = 2")
+
+
+@migration
+def m010_many_writers(conn):
+    """A shared database (PostgreSQL): each writer takes ids in blocks from
+    a sequence, and a person is one row however many hosts meet them at once.
+    Nothing changes in SQLite, which has one writer at a time."""
+    if dialect_of(conn) is not POSTGRES:
+        return
+    from .writer import ID_BLOCK
+    for table in ("sends", "actions", "persons"):
+        start = (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+        conn.execute(f"CREATE SEQUENCE ids_{table} START WITH {start} INCREMENT BY {ID_BLOCK}")
+    conn.execute("CREATE UNIQUE INDEX persons_address ON persons (address)")
+    conn.execute("ALTER TABLE open_messages ALTER COLUMN last_ts TYPE BIGINT USING last_ts::bigint")

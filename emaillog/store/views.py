@@ -1,6 +1,6 @@
 """SQL views for people who open the database in sqlite-utils or Datasette.
 
-They answer "as of now" (SQLite's clock) with the configured windows baked
+They answer "as of now" (the database's clock) with the configured windows baked
 in; `Store.sync_config` recreates them when the windows in the config
 change. The commands compute the same answers and also take `--at`; a test
 keeps the two in agreement.
@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from ..events import EVENT_TYPES
 from .codec import sql_join
+from .dialect import SQLITE, dialect_of
 from .schema import (CLASS_CODE, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT, M_SOFT, SUPPRESSION_REASONS)
 
-NOW = "CAST(strftime('%s', 'now') AS INTEGER)"
+# The dialect the views are being written in (set by `definitions`).
+_d = SQLITE
+NOW = "__NOW__"  # replaced by the dialect's clock in `definitions`
 
 
 def _iso(column: str) -> str:
-    return f"strftime('%Y-%m-%dT%H:%M:%SZ', {column}, 'unixepoch')"
+    return _d.iso(column)
 
 
 def _name(column: str) -> str:
@@ -30,7 +33,7 @@ def _name(column: str) -> str:
 
 
 def _text(text: str, arg: str, address: str = "p.address") -> str:
-    return sql_join(f"(SELECT template FROM texts WHERE id = {text})", arg, address)
+    return sql_join(f"(SELECT template FROM texts WHERE id = {text})", arg, address, char=_d.char)
 
 
 def _source(file: str, line: str) -> str:
@@ -142,8 +145,8 @@ def active_suppressions() -> str:
 def _still_pending(retry_window_hours: float) -> str:
     return f"""b.first_ts <= {NOW} AND b.first_ts + {int(retry_window_hours * 3600)} > {NOW}
           AND NOT coalesce(b.reason = (SELECT id FROM names WHERE kind = 'reason' AND value = 'expired')
-                           AND b.last_ts <= {NOW}, 0)
-          AND NOT coalesce(b.resolved_ts <= {NOW}, 0)"""
+                           AND b.last_ts <= {NOW}, FALSE)
+          AND NOT coalesce(b.resolved_ts <= {NOW}, FALSE)"""
 
 
 def pending_retries(retry_window_hours: float) -> str:
@@ -169,7 +172,7 @@ def person_status(retry_window_hours: float) -> str:
                  WHEN EXISTS (SELECT 1 FROM {live} x) THEN 'suppressed_for_some_campaigns'
                  WHEN {pending} > 0 THEN 'retrying'
                  ELSE 'mailable' END AS status,
-            (SELECT group_concat(DISTINCT {reasons} || coalesce(' (' || {_name('v.scope')} || ')', ''))
+            (SELECT {_d.string_agg(f"{reasons} || coalesce(' (' || {_name('v.scope')} || ')', '')")}
                FROM suppressions v WHERE v.person = p.id AND v.valid_from <= {NOW}
                AND (v.valid_to IS NULL OR v.valid_to > {NOW}) AND (v.until IS NULL OR v.until > {NOW}))
                AS suppressions,
@@ -180,22 +183,33 @@ def person_status(retry_window_hours: float) -> str:
             (SELECT count(*) FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE s.person = p.id) AS soft_bounced,
             (SELECT count(*) FROM actions a WHERE a.person = p.id AND a.type = 4) AS opened,
             (SELECT count(*) FROM actions a WHERE a.person = p.id AND a.type = 5) AS clicked,
-            {_iso("min((SELECT min(sent_ts) FROM sends WHERE person = p.id), "
-                  "coalesce((SELECT min(ts) FROM actions WHERE person = p.id), 1e18))")} AS first_event,
-            {_iso("max((SELECT max(max(sent_ts, coalesce(out_ts, 0))) FROM sends WHERE person = p.id), "
-                  "coalesce((SELECT max(ts) FROM actions WHERE person = p.id), 0))")} AS last_event
+            {_iso(_either(_d.least, "(SELECT min(sent_ts) FROM sends WHERE person = p.id)",
+                          "(SELECT min(ts) FROM actions WHERE person = p.id)"))} AS first_event,
+            {_iso(_either(_d.greatest, f"(SELECT max({_d.greatest}(sent_ts, coalesce(out_ts, 0))) FROM sends "
+                          "WHERE person = p.id)", "(SELECT max(ts) FROM actions WHERE person = p.id)"))} AS last_event
         FROM persons p"""
 
 
-def definitions(retry_window_hours: float, spam_block_hours: float) -> dict[str, str]:
+def _either(pick: str, a: str, b: str) -> str:
+    """min/max of two values either of which may be NULL (then the other)."""
+    return f"{pick}(coalesce({a}, {b}), coalesce({b}, {a}))"
+
+
+def definitions(retry_window_hours: float, spam_block_hours: float, dialect=SQLITE) -> dict[str, str]:
     """View name -> SELECT, in creation order."""
-    return {
-        "events": events(),
-        "campaign_funnel": campaign_funnel(),
-        "active_suppressions": active_suppressions(),
-        "pending_retries": pending_retries(retry_window_hours),
-        "person_status": person_status(retry_window_hours),
-    }
+    global _d
+    _d = dialect
+    try:
+        made = {
+            "events": events(),
+            "campaign_funnel": campaign_funnel(),
+            "active_suppressions": active_suppressions(),
+            "pending_retries": pending_retries(retry_window_hours),
+            "person_status": person_status(retry_window_hours),
+        }
+    finally:
+        _d = SQLITE
+    return {name: sql.replace(NOW, dialect.now) for name, sql in made.items()}
 
 
 def windows(config) -> str:
@@ -207,13 +221,17 @@ def windows(config) -> str:
 def sync_views(conn, retry_window_hours: float, spam_block_hours: float) -> bool:
     """Create or replace the views whose SQL differs; True when any changed.
     The caller holds a write transaction."""
-    have = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'"))
+    dialect = dialect_of(conn)
+    have = dialect.views(conn)
     wanted = {name: f"CREATE VIEW {name} AS{sql}"
-              for name, sql in definitions(retry_window_hours, spam_block_hours).items()}
+              for name, sql in definitions(retry_window_hours, spam_block_hours, dialect).items()}
     if have == wanted:
         return False
     for name in have:
         conn.execute(f"DROP VIEW IF EXISTS {name}")
-    for sql in wanted.values():
+    for name, sql in wanted.items():
         conn.execute(sql)
+        if dialect is not SQLITE:  # kept to compare with next time (see dialect.Postgres.views)
+            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         (f"view:{name}", sql))
     return True

@@ -21,6 +21,7 @@ from ..correlate import (CONTINUING, FINAL, R_CAMPAIGN, R_CLASS, R_CODE, R_DETAI
                          R_FLAGS, R_FORMAT, R_HANDLE, R_HOST, R_MESSAGE_ID, R_MKEY, R_OUT_LINE, R_OUT_SRC, R_OUT_TS,
                          R_OUTCOME, R_PERSON, R_QUEUE_ID, R_REASON, R_SENT_LINE, R_SENT_SRC, R_SENT_TS, R_SOFT, R_SPLIT)
 from ..events import HARD_BOUNCED, DELIVERED as DELIVERED_TYPE, SENT, SOFT_BOUNCED
+from .dialect import POSTGRES, dialect_of
 from .codec import hash32, hash63, join_text, split_message_id, split_text, split_url
 from .schema import (CLASS_CODE, CLASS_OF_OUTCOME, DELIVERED, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT,
                      M_SOFT, M_TYPE, OUTCOME_OF_CLASS, TYPE_CODE)
@@ -47,6 +48,7 @@ SUPPRESSING = {TYPE_CODE[t] for t in ("unsubscribed", "complained", "manual_supp
 CACHE_PERSONS = 50_000
 CACHE_TEXTS = 20_000
 CHUNK = 400  # ids per IN (...) query
+ID_BLOCK = 1000  # ids a writer takes at a time from a shared database
 
 
 @dataclass
@@ -78,14 +80,50 @@ class Bits:
         return bool(self.bits[h >> 3] & (1 << (h & 7)))
 
 
-class Writer:
-    """Writes batches through one SQLite connection (the caller holds the
-    transaction). Remembers the rows of the sends this run still follows, so
-    their next records merge without reading them again."""
+class Ids:
+    """New ids of one table. With SQLite one writer runs at a time: the next
+    after the highest. In a shared database each writer takes blocks from a
+    sequence, so two hosts never hand out the same id."""
 
-    def __init__(self, conn, config):
+    def __init__(self, conn, table: str):
+        self.conn, self.table = conn, table
+        self.shared = dialect_of(conn) is POSTGRES
+        if self.shared:
+            self.next = self.limit = 0
+        else:
+            self.next = (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+            self.limit = 1 << 62
+
+    def take(self) -> int:
+        if self.next >= self.limit:
+            self.next = self.conn.execute(f"SELECT nextval('ids_{self.table}')").fetchone()[0]
+            self.limit = self.next + ID_BLOCK
+        id_ = self.next
+        self.next += 1
+        return id_
+
+    def peek(self) -> int:
+        """The id the next `take` gives."""
+        if self.next >= self.limit:
+            id_ = self.take()
+            self.next -= 1
+            return id_
+        return self.next
+
+
+class Writer:
+    """Writes batches through one connection (the caller holds the
+    transaction). Remembers the rows of the sends this run still follows, so
+    their next records merge without reading them again. `prefix` names this
+    host in a shared database: its file fingerprints and open message keys
+    are stored under it."""
+
+    def __init__(self, conn, config, prefix: str = ""):
         self.conn = conn
         self.config = config
+        self.prefix = prefix
+        self.shared = dialect_of(conn) is POSTGRES
+        self.greatest, self.least = dialect_of(conn).greatest, dialect_of(conn).least
         self.names: dict[tuple[str, str], int] = {}
         self.sources: dict[tuple, int] = {}
         self.texts: dict[str, int] = {}
@@ -94,22 +132,42 @@ class Writer:
         # handle -> [send id, stored send row or None, stored soft row or None]
         self.handles: dict[int, list] = {}
         self.seen: set[int] = set()  # handles that brought a record in this run
-        self.next_send = self._next_id("sends")
-        self.next_action = self._next_id("actions")
+        self.send_ids, self.action_ids, self.person_ids_ = Ids(conn, "sends"), Ids(conn, "actions"), Ids(conn, "persons")
+        self.last_action = None  # the id of the last action inserted
         self.touched: set[int] = set()  # persons whose suppressions must be recomputed
-        self.next_person = self.first_person = self._next_id("persons")
+        self.first_person = self.person_ids_.peek()
         self.new_persons = 0
         # Persons and sends made in this run, as bits of a hash: a clear bit
         # means "certainly not made in this run", so no lookup is needed for
         # the common case of a new person and a new send.
         self.made_persons = Bits()
         self.made_sends = Bits()
-        self.persons_before = self.first_person > 1  # else every person not made in this run is new
-        for kind, value, id_ in conn.execute("SELECT kind, value, id FROM names"):
+        # Else every person not made in this run is new (one writer only).
+        self.persons_before = self.first_person > 1 or self.shared
+        self._load_names()
+
+    def _load_names(self) -> None:
+        for kind, value, id_ in self.conn.execute("SELECT kind, value, id FROM names"):
             self.names[(kind, value)] = id_
 
-    def _next_id(self, table: str) -> int:
-        return (self.conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+    def forget(self) -> None:
+        """Drop what this writer remembers of the database, after a batch
+        that was rolled back (another host's conflicting write): the next try
+        reads everything again."""
+        self.names, self.sources, self.texts, self.persons, self.domains = {}, {}, {}, {}, {}
+        self.handles = {}
+        self.touched = set()
+        self._load_names()
+
+    def _get_or_insert(self, select: str, insert: str, key) -> int:
+        """The id of a vocabulary row, added when missing; another writer may
+        add the same row at the same moment (then its id is taken)."""
+        row = self.conn.execute(select, key).fetchone()
+        if row is None:
+            row = self.conn.execute(insert + " ON CONFLICT DO NOTHING RETURNING id", key).fetchone()
+            if row is None:
+                row = self.conn.execute(select, key).fetchone()
+        return row[0]
 
     # -- vocabularies ------------------------------------------------------
     def name(self, kind: str, value: str | None) -> int | None:
@@ -118,10 +176,8 @@ class Writer:
         key = (kind, value)
         found = self.names.get(key)
         if found is None:
-            row = self.conn.execute("SELECT id FROM names WHERE kind = ? AND value = ?", key).fetchone()
-            if row is None:
-                row = self.conn.execute("INSERT INTO names (kind, value) VALUES (?, ?) RETURNING id", key).fetchone()
-            found = self.names[key] = row[0]
+            found = self.names[key] = self._get_or_insert("SELECT id FROM names WHERE kind = ? AND value = ?",
+                                                          "INSERT INTO names (kind, value) VALUES (?, ?)", key)
         return found
 
     def source(self, src) -> int | None:
@@ -132,12 +188,10 @@ class Writer:
             src = (None, src)
         found = self.sources.get(src)
         if found is None:
-            fingerprint, label = src
-            row = self.conn.execute("SELECT id FROM sources WHERE fingerprint IS ? AND label = ?", src).fetchone()
-            if row is None:
-                row = self.conn.execute("INSERT INTO sources (fingerprint, label) VALUES (?, ?) RETURNING id",
-                                        src).fetchone()
-            found = self.sources[src] = row[0]
+            key = (None if src[0] is None else self.prefix + src[0], src[1])
+            found = self.sources[src] = self._get_or_insert(
+                "SELECT id FROM sources WHERE fingerprint IS ? AND label = ?",
+                "INSERT INTO sources (fingerprint, label) VALUES (?, ?)", key)
         return found
 
     def source_of(self, source_id: int | None):
@@ -148,19 +202,23 @@ class Writer:
             if id_ == source_id:
                 return src
         row = self.conn.execute("SELECT fingerprint, label FROM sources WHERE id = ?", (source_id,)).fetchone()
-        return tuple(row) if row else None
+        if row is None:
+            return None
+        fingerprint = row[0]
+        if fingerprint is not None and fingerprint.startswith(self.prefix):
+            fingerprint = fingerprint[len(self.prefix):]
+        return fingerprint, row[1]
 
     def text(self, template: str | None) -> int | None:
         if template is None:
             return None
         found = self.texts.get(template)
         if found is None:
-            row = self.conn.execute("SELECT id FROM texts WHERE template = ?", (template,)).fetchone()
-            if row is None:
-                row = self.conn.execute("INSERT INTO texts (template) VALUES (?) RETURNING id", (template,)).fetchone()
+            found = self._get_or_insert("SELECT id FROM texts WHERE template = ?",
+                                        "INSERT INTO texts (template) VALUES (?)", (template,))
             if len(self.texts) >= CACHE_TEXTS:
                 self.texts.clear()
-            found = self.texts[template] = row[0]
+            self.texts[template] = found
         return found
 
     def split(self, text: str | None, address: str | None) -> tuple[int | None, str | None]:
@@ -191,19 +249,42 @@ class Writer:
                         self.domains[id_] = domain
             new = sorted(a for a in want if a not in self.persons)
             rows = []
+            take = self.person_ids_.take
             for address in new:
-                id_ = self.next_person
-                self.next_person += 1
+                id_ = take()
                 domain = self.name("domain", address.rpartition("@")[2] or address)
                 self.persons[address] = id_
                 self.domains[id_] = domain
                 h = hash32(address)
                 made.add(h)
                 rows.append((id_, h, address, domain))
-            self.conn.executemany("INSERT INTO persons (id, hash, address, domain) VALUES (?, ?, ?, ?)", rows)
-            self.new_persons += len(rows)
+            if self.shared:
+                self._insert_shared_persons(rows)
+            else:
+                self.conn.executemany("INSERT INTO persons (id, hash, address, domain) VALUES (?, ?, ?, ?)", rows)
+                self.new_persons += len(rows)
         persons = self.persons
         return {a: persons[a] for a in addresses}
+
+    def _insert_shared_persons(self, rows: list[tuple]) -> None:
+        """Persons into a shared database: another host may have added some
+        of them a moment ago; theirs keep their ids."""
+        made = set()
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i:i + CHUNK]
+            made.update(r[0] for r in self.conn.execute(
+                "INSERT INTO persons (id, hash, address, domain) VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * len(chunk)) + " ON CONFLICT (address) DO NOTHING RETURNING id",
+                [v for r in chunk for v in r]))
+        self.new_persons += len(made)
+        theirs = [r for r in rows if r[0] not in made]
+        for i in range(0, len(theirs), CHUNK):
+            chunk = theirs[i:i + CHUNK]
+            for id_, address, domain in self.conn.execute(
+                    f"SELECT id, address, domain FROM persons WHERE address IN ({_placeholders(len(chunk))})",
+                    [r[2] for r in chunk]):
+                self.persons[address] = id_
+                self.domains[id_] = domain
 
     def domain_of(self, person_id: int) -> int | None:
         domain = self.domains.get(person_id)
@@ -229,22 +310,40 @@ class Writer:
             self._actions(events, result, acc)
         self._counts(counts, spans, domain_counts)
         if self.touched:
-            from .suppressions import recompute
-            recompute(self.conn, sorted(self.touched), self.config)
-            self.touched.clear()
+            self._recompute()
         cur = self.conn.cursor()
+        prefix = self.prefix
         cur.executemany("INSERT INTO open_messages (key, last_ts, state) VALUES (?, ?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET last_ts=excluded.last_ts, state=excluded.state",
-                        [(k, ts, json.dumps(state, separators=(",", ":"))) for k, ts, state in open_upserts])
-        cur.executemany("DELETE FROM open_messages WHERE key = ?", [(k,) for k in open_deletes])
+                        [(prefix + k, ts, json.dumps(state, separators=(",", ":"))) for k, ts, state in open_upserts])
+        cur.executemany("DELETE FROM open_messages WHERE key = ?", [(prefix + k,) for k in open_deletes])
+        if prefix:
+            rejects = [{**r, "file_fingerprint": self._key(r["file_fingerprint"])} for r in rejects]
         cur.executemany(
             "INSERT INTO rejects (file, line_no, why, text, format, seen_at, file_fingerprint) "
             "VALUES (:file, :line_no, :why, :text, :format, :seen_at, :file_fingerprint) "
             "ON CONFLICT DO NOTHING", list(rejects))
         if progress:
-            save_progress(cur, progress)
+            save_progress(cur, {**progress, "fingerprint": self._key(progress["fingerprint"])})
         result.new_persons = self.new_persons - before
         return result
+
+    def _key(self, fingerprint: str | None) -> str | None:
+        return None if fingerprint is None else self.prefix + fingerprint
+
+    def _recompute(self) -> None:
+        """The touched persons' suppressions again. In a shared database
+        their rows are locked first: another host adding an event for the
+        same person waits, then computes with this one's events in view."""
+        from .suppressions import recompute
+        persons = sorted(self.touched)
+        if self.shared:
+            for i in range(0, len(persons), CHUNK):
+                chunk = persons[i:i + CHUNK]
+                self.conn.execute(f"SELECT id FROM persons WHERE id IN ({_placeholders(len(chunk))}) "
+                                  "ORDER BY id FOR UPDATE", chunk).fetchall()
+        recompute(self.conn, persons, self.config)
+        self.touched.clear()
 
     # -- sends -------------------------------------------------------------
     def _sends(self, records: list[tuple], result: BatchResult, acc) -> None:
@@ -288,7 +387,8 @@ class Writer:
         cur.executemany(f"INSERT INTO sends VALUES ({_placeholders(len(SEND_COLUMNS))})", inserts)
         cur.executemany(f"UPDATE sends SET ({', '.join(SEND_COLUMNS[1:])}) = ({_placeholders(len(SEND_COLUMNS) - 1)}) "
                         "WHERE id = ?", [(*r[1:], r[0]) for r in updates])
-        cur.executemany(f"INSERT OR REPLACE INTO soft_bounces VALUES ({_placeholders(len(SOFT_COLUMNS))})", soft_writes)
+        cur.executemany(f"INSERT INTO soft_bounces VALUES ({_placeholders(len(SOFT_COLUMNS))}) ON CONFLICT (send) "
+                        f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in SOFT_COLUMNS[1:])}", soft_writes)
         if extras:
             self._actions(extras, result, acc)
 
@@ -346,8 +446,7 @@ class Writer:
                     if row is None:
                         if not make:
                             continue
-                        entry = [self.next_send, None, None]
-                        self.next_send += 1
+                        entry = [self.send_ids.take(), None, None]
                         self.made_sends.add((key[0] << 32) | key[1])
                     else:
                         entry = [row[S_ID], row, None]
@@ -474,20 +573,25 @@ class Writer:
             _span(spans, hour, campaign, soft[F_FIRST_TS])
 
     def _counts(self, counts: Counter, spans: dict, domain_counts: dict) -> None:
+        # In key order: two hosts adding to the same rows take their locks
+        # in the same order, and never wait for each other in a circle.
         cur = self.conn.cursor()
-        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                        [(*k, n) for k, n in counts.items() if n])
-        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT DO UPDATE SET n = min(n, excluded.n)",
-                        [(h, c, M_FIRST, lo) for (h, c), (lo, _) in spans.items()])
-        cur.executemany("INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT DO UPDATE SET n = max(n, excluded.n)",
-                        [(h, c, M_LAST, hi) for (h, c), (_, hi) in spans.items()])
-        cur.executemany("INSERT INTO domain_counts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                        "sent = sent + excluded.sent, delivered = delivered + excluded.delivered, "
-                        "hard = hard + excluded.hard, soft = soft + excluded.soft",
-                        [(*k, *v) for k, v in domain_counts.items() if any(v)])
+        upsert = "INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) ON CONFLICT (hour, campaign, metric) "
+        rows = [(*k, n) for k, n in counts.items() if n]
+        rows.extend((h, c, M_FIRST, lo) for (h, c), (lo, _) in spans.items())
+        rows.extend((h, c, M_LAST, hi) for (h, c), (_, hi) in spans.items())
+        rows.sort()
+        first_last = [r for r in rows if r[2] >= M_FIRST]
+        cur.executemany(upsert + "DO UPDATE SET n = counts.n + excluded.n", [r for r in rows if r[2] < M_FIRST])
+        cur.executemany(upsert + f"DO UPDATE SET n = {self.least}(counts.n, excluded.n)",
+                        [r for r in first_last if r[2] == M_FIRST])
+        cur.executemany(upsert + f"DO UPDATE SET n = {self.greatest}(counts.n, excluded.n)",
+                        [r for r in first_last if r[2] == M_LAST])
+        cur.executemany("INSERT INTO domain_counts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, campaign, domain) "
+                        "DO UPDATE SET sent = domain_counts.sent + excluded.sent, "
+                        "delivered = domain_counts.delivered + excluded.delivered, "
+                        "hard = domain_counts.hard + excluded.hard, soft = domain_counts.soft + excluded.soft",
+                        sorted((*k, *v) for k, v in domain_counts.items() if any(v)))
 
     # -- reading a file again ---------------------------------------------
     def remove_source(self, fingerprint: str) -> int:
@@ -520,9 +624,7 @@ class Writer:
             self.conn.execute(f"DELETE FROM sends WHERE sent_file IN ({marks})", ids)
             self.conn.execute(f"DELETE FROM actions WHERE file IN ({marks})", ids)
             if self.touched:
-                from .suppressions import recompute
-                recompute(self.conn, sorted(self.touched), self.config)
-                self.touched.clear()
+                self._recompute()
         self.conn.execute("DELETE FROM rejects WHERE file_fingerprint = ?", (fingerprint,))
         self.conn.execute("DELETE FROM files WHERE fingerprint = ?", (fingerprint,))
         return removed
@@ -596,8 +698,8 @@ class Writer:
                 self._contribute_action(old, acc, -1)
                 updates.append(row)
             else:
-                row = (self.next_action, *row[1:])
-                self.next_action += 1
+                row = (self.action_ids.take(), *row[1:])
+                self.last_action = row[A_ID]
                 inserts.append(row)
                 if key not in moved:
                     result.added[_type_name(row[A_TYPE])] += 1
@@ -758,9 +860,9 @@ def save_progress(cur, p: dict) -> None:
     from datetime import datetime, timezone
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     cur.execute("""
-        INSERT INTO files (fingerprint, path, device, inode, offset, line_no, format, first_read, last_read, complete)
+        INSERT INTO files (fingerprint, path, device, inode, "offset", line_no, format, first_read, last_read, complete)
         VALUES (:fingerprint, :path, :device, :inode, :offset, :line_no, :format, :now, :now, :complete)
         ON CONFLICT(fingerprint) DO UPDATE SET path=excluded.path, device=excluded.device,
-            inode=excluded.inode, offset=excluded.offset, line_no=excluded.line_no,
+            inode=excluded.inode, "offset"=excluded."offset", line_no=excluded.line_no,
             format=excluded.format, last_read=excluded.last_read, complete=excluded.complete""",
                 {"now": now, "complete": 0, **p})
