@@ -122,6 +122,9 @@ def ingest(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected, or any file or directory skipped."),
     wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for another ingest of the same database to finish."),
     reread: Optional[list[str]] = typer.Option(None, "--reread", metavar="FILE", help="Remove what FILE produced and read it again from the start (after a wrong --year or --tz). Repeatable."),
+    journal: bool = typer.Option(False, "--journal", help="Also read the systemd journal (journalctl -o json), from the entry after the last one read; the first run reads all it holds."),
+    journal_unit: Optional[list[str]] = typer.Option(None, "--journal-unit", metavar="UNIT", help="With --journal: only this unit's entries (journalctl --unit), e.g. 'postfix@*'. Repeatable."),
+    journal_file: Optional[list[str]] = typer.Option(None, "--journal-file", metavar="FILE", help="With --journal: read this journal file instead of the system journal (journalctl --file). Repeatable."),
 ):
     """Read mail logs, classify what happened, store the events.
 
@@ -131,6 +134,11 @@ def ingest(
     (mail.log.1, mail.log.1.gz, mail.log-DATE) is read first, so cron can
     name one path. Prints what it read: lines, new events by type, skipped
     and rejected lines.
+
+    --journal reads the systemd journal through journalctl and remembers
+    the cursor of the last entry it stored, so each run reads only new
+    entries. `journalctl -o json` output saved to a file, or piped to -, is
+    detected like any log.
     """
     from . import formats
     from .ingest import Ingest, Options
@@ -144,9 +152,14 @@ def ingest(
         raise Fatal(f"--year takes a year of four digits, such as 2026 (not {year})", EXIT_USAGE)
     reread = list(reread or [])
     paths = [*(paths or []), *(p for p in reread if p not in (paths or []))]
-    if not paths:
-        raise Fatal("name the logs to read (PATH...), or a file to read again with --reread FILE", EXIT_USAGE)
-    options = Options(format=format, year=year, tz=zone(tz), reread=tuple(reread))
+    if (journal_unit or journal_file) and not journal:
+        raise Fatal(f"{'--journal-unit' if journal_unit else '--journal-file'} goes with --journal", EXIT_USAGE)
+    if not paths and not journal:
+        raise Fatal("name the logs to read (PATH...), --journal, or a file to read again with --reread FILE",
+                    EXIT_USAGE)
+    from .ingest.journal import Journal
+    options = Options(format=format, year=year, tz=zone(tz), reread=tuple(reread),
+                      journal=Journal(tuple(journal_file or ()), tuple(journal_unit or ())) if journal else None)
     config = g.config()
     show_progress = not quiet and not json_out and sys.stderr.isatty()
     with IngestLock(g.db_path, wait):

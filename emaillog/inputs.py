@@ -134,6 +134,7 @@ class OpenedInput:
     inode: int | None = None
     size: int | None = None
     waiting: bool = False  # a partial last line was left for the next run
+    final: bool | None = None  # can it still grow? None: judged by its name and age (ingest/jobs.py)
 
 
 def open_input(inp: Input) -> OpenedInput | None:

@@ -39,8 +39,8 @@ class IngestProgress:
         return self
 
     def __call__(self, opened, offset: int) -> None:
-        if self.bar is None:
-            return
+        if self.bar is None or opened.input.path not in self.sizes:
+            return  # (the journal: no size to count against)
         raw = getattr(opened.stream, "fileobj", None)  # gzip: position in the compressed file
         self.done[opened.input.path] = raw.tell() if raw is not None else offset
         self.bar.update(self.task, completed=sum(self.done.values()))

@@ -95,6 +95,8 @@ def ingest_summary(data: dict) -> Group:
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("files read", str(data["files_read"]))
+    if data.get("journal") is not None:
+        table.add_row("journal entries read", str(data["journal"]["entries"]))
     table.add_row("lines read", str(data["lines_read"]))
     by_format = data.get("lines_by_format", {})
     if len(by_format) > 1:  # a file of several programs, or files of several formats

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import exim, opensmtpd, postfix, powermta, sendmail
 from . import access_log, mailgun, postmark, sendgrid, ses
-from . import mixed_syslog
+from . import journald, mixed_syslog
 
 FORMATS = {
     postfix.NAME: postfix,
@@ -23,6 +23,7 @@ FORMATS = {
     postmark.NAME: postmark,
     access_log.NAME: access_log,
     mixed_syslog.NAME: mixed_syslog,
+    journald.NAME: journald,
 }
 # Formats whose files are syslog: a file detected as one of these is read
 # through the router, so other programs' lines in it are read too.

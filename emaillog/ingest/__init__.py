@@ -44,6 +44,7 @@ class Summary:
     rotated: list[dict] = field(default_factory=list)  # rotated files finished before their successor
     reread: list[dict] = field(default_factory=list)   # files whose events were removed to read them again
     problems: list[dict] = field(default_factory=list)
+    journal: dict | None = None  # ingest --journal: entries read, and the cursor it goes on after
 
     @property
     def failed(self) -> bool:
@@ -60,7 +61,7 @@ class Summary:
             "lines_rejected": self.rejected, "notices_skipped": self.notices_skipped,
             "stale_messages_closed": self.stale_closed, "open_messages": self.open_messages,
             "waiting_for_newline": self.waiting, "rotated_files_finished": self.rotated, "reread": self.reread,
-            "problems": self.problems,
+            "problems": self.problems, "journal": self.journal,
         }
 
 
@@ -70,6 +71,7 @@ class Options:
     year: int | None = None
     tz: object = None  # tzinfo or None for local
     reread: tuple = ()  # paths to forget and read again from the start
+    journal: object = None  # a journal.Journal to read too (ingest --journal), or None
 
 
 class Ingest:
@@ -106,6 +108,9 @@ class Ingest:
                 if rest is not None and rest.path not in planned:
                     self._plan(rest, jobs, planned, rotated_from=inp.path)
             self._plan_opened(opened, jobs, planned)
+        journal = None
+        if self.options.journal is not None:
+            journal = self._plan_journal(jobs)
         states = {}
         if jobs:
             for text in self.store.open_messages():
@@ -113,16 +118,40 @@ class Ingest:
                 states[state.key] = state
             self.writer = self.store.writer(self.config)
             from .pipeline import run_jobs
+            ok = False
             try:
                 run_jobs(jobs, states, self)
+                ok = True
             finally:
                 for job in jobs:
                     if job.opened.waiting:
                         self.summary.waiting.append(job.opened.input.path)
                     _close(job.opened)
+                if journal is not None:
+                    self._finish_journal(journal, jobs[-1], ok=ok)
         else:
             self.summary.open_messages = self.store.count_open_messages()
         return self.summary
+
+    def _plan_journal(self, jobs: list):
+        """Start journalctl from the stored cursor; its output is the last job."""
+        from .journal import JournalReader
+        reader = JournalReader(self.options.journal)
+        try:
+            jobs.append(reader.job(self.store, len(jobs)))
+        except InputProblem as problem:
+            self._problem(problem)
+            return None
+        return reader
+
+    def _finish_journal(self, reader, job, *, ok: bool) -> None:
+        for problem in reader.finish(ok=ok):
+            self._problem(problem)
+        if not ok:
+            return  # the run failed: its error says why, not the summary
+        known = self.store.file_progress(job.opened.fingerprint) or {}
+        self.summary.journal = {"entries": (known.get("line_no") or 0) - job.line_no,
+                                "cursor": known.get("cursor")}
 
     def _plan(self, inp: Input, jobs: list, planned: set, *, rotated_from: str | None = None) -> None:
         try:

@@ -23,6 +23,7 @@ class Job:
     offset: int
     line_no: int
     clock: Clock
+    cursor: str | None = None  # the journal: the __CURSOR it resumes after
 
     @property
     def final(self) -> bool:
@@ -30,6 +31,8 @@ class Job:
         A compressed file or standard input cannot grow; a file with a
         rotated name, or not written for an hour, is finished."""
         opened = self.opened
+        if opened.final is not None:
+            return opened.final
         if opened.compressed or opened.input.is_stdin or looks_rotated(opened.input.path):
             return True
         from datetime import datetime, timezone

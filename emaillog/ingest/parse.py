@@ -181,7 +181,8 @@ class Parsing:
         if opened.fingerprint and not opened.input.is_stdin:
             batch.progress = {"fingerprint": opened.fingerprint, "path": opened.input.path,
                               "device": opened.device, "inode": opened.inode, "offset": reading.position,
-                              "line_no": reading.line_no, "format": reading.fmt, "complete": 0}
+                              "line_no": reading.line_no, "format": reading.fmt, "complete": 0,
+                              "cursor": getattr(reading.parser, "cursor", None) or reading.job.cursor}
         batch.position = reading.position
         c = correlator.counters
         now = (c.soft_facts, c.repeats, c.notices_skipped, c.stale_closed)

@@ -211,10 +211,10 @@ class Store:
 
     # -- ingest reads --------------------------------------------------------
     def file_progress(self, fingerprint: str) -> dict | None:
-        row = self.conn.execute('SELECT "offset", line_no, path, complete, format FROM files WHERE fingerprint = ?',
-                                (self.file_key(fingerprint),)).fetchone()
-        return {"offset": row[0], "line_no": row[1], "path": row[2], "complete": row[3], "format": row[4]} \
-            if row else None
+        row = self.conn.execute('SELECT "offset", line_no, path, complete, format, cursor FROM files '
+                                "WHERE fingerprint = ?", (self.file_key(fingerprint),)).fetchone()
+        return {"offset": row[0], "line_no": row[1], "path": row[2], "complete": row[3], "format": row[4],
+                "cursor": row[5]} if row else None
 
     def last_read_at(self, path: str) -> dict | None:
         """The file last read under this path (before a rotation, say)."""

@@ -259,6 +259,14 @@ def m006_hard_bounce_actions(conn):
 
 
 @migration
+def m005_journal_cursor(conn):
+    """Where `ingest --journal` stopped: the `__CURSOR` of the last journal
+    entry stored, kept in the journal's `files` row (fingerprint
+    `journal:<machine id>`), committed with each batch like a file offset."""
+    conn.execute("ALTER TABLE files ADD COLUMN cursor TEXT")
+
+
+@migration
 def m010_many_writers(conn):
     """A shared database (PostgreSQL): each writer takes ids in blocks from
     a sequence, and a person is one row however many hosts meet them at once.

@@ -860,9 +860,11 @@ def save_progress(cur, p: dict) -> None:
     from datetime import datetime, timezone
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     cur.execute("""
-        INSERT INTO files (fingerprint, path, device, inode, "offset", line_no, format, first_read, last_read, complete)
-        VALUES (:fingerprint, :path, :device, :inode, :offset, :line_no, :format, :now, :now, :complete)
+        INSERT INTO files (fingerprint, path, device, inode, "offset", line_no, format, first_read, last_read, complete,
+                           cursor)
+        VALUES (:fingerprint, :path, :device, :inode, :offset, :line_no, :format, :now, :now, :complete, :cursor)
         ON CONFLICT(fingerprint) DO UPDATE SET path=excluded.path, device=excluded.device,
             inode=excluded.inode, "offset"=excluded."offset", line_no=excluded.line_no,
-            format=excluded.format, last_read=excluded.last_read, complete=excluded.complete""",
-                {"now": now, "complete": 0, **p})
+            format=excluded.format, last_read=excluded.last_read, complete=excluded.complete,
+            cursor=excluded.cursor""",
+                {"now": now, "complete": 0, "cursor": None, **p})
