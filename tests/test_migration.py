@@ -109,15 +109,16 @@ def test_migrate_command_says_what_it_did(old_db, cli):
 
 
 def test_a_database_from_before_erasures_gets_its_tables_and_secret(tmp_path, monkeypatch, cli):
-    """A compact-layout database (m004) gains the erasure tables, its own
-    hash secret and the hard-bounce index, and keeps every event."""
+    """A database of the layout before erasures (up to m005) gains the
+    erasure tables, its own hash secret and the hard-bounce index, and keeps
+    every event."""
     import emaillog.store as store_module
     from conftest import run_ingest
     from emaillog.store import Store
     from emaillog.store.schema import MIGRATIONS
-    db = tmp_path / "m004.db"
+    db = tmp_path / "before.db"
     names = [fn.__name__ for fn in MIGRATIONS]
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:names.index("m004_compact") + 1])
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:names.index("m006_erasure")])
     store, _ = run_ingest(db, [LOGS / "postfix" / "scenario.log"], year=2026)
     store.close()
     monkeypatch.undo()
@@ -125,7 +126,7 @@ def test_a_database_from_before_erasures_gets_its_tables_and_secret(tmp_path, mo
     env = {"EMAILLOG_DB": str(db)}
     before = cli("events", "--format", "jsonl", env_extra=env)  # opening it migrates it
     conn = sqlite3.connect(db)
-    assert {r[0] for r in conn.execute("SELECT name FROM _migrations")} >= {"m005_erasure", "m006_hard_bounce_actions"}
+    assert {r[0] for r in conn.execute("SELECT name FROM _migrations")} >= {"m006_erasure", "m007_hard_bounce_actions"}
     key = conn.execute("SELECT value FROM meta WHERE key = 'erasure_key'").fetchone()[0]
     assert len(bytes.fromhex(key)) == 32
     assert conn.execute("SELECT count(*) FROM erasures").fetchone()[0] == 0

@@ -212,6 +212,14 @@ def m004_compact(conn):
     conn.execute("INSERT INTO meta VALUES ('windows', ?)", (windows(defaults),))
 
 
+@migration
+def m005_journal_cursor(conn):
+    """Where `ingest --journal` stopped: the `__CURSOR` of the last journal
+    entry stored, kept in the journal's `files` row (fingerprint
+    `journal:<machine id>`), committed with each batch like a file offset."""
+    conn.execute("ALTER TABLE files ADD COLUMN cursor TEXT")
+
+
 # -- erasure (issue 15) -------------------------------------------------------
 
 ERASURE_TABLES = """
@@ -241,7 +249,7 @@ CREATE UNIQUE INDEX forgotten_suppressions_key ON forgotten_suppressions (hash, 
 
 
 @migration
-def m005_erasure(conn):
+def m006_erasure(conn):
     """The erasure audit, the suppressions kept for forgotten people, and the
     database's own secret for their hashes (see store/forget.py)."""
     import secrets
@@ -252,18 +260,10 @@ def m005_erasure(conn):
 
 
 @migration
-def m006_hard_bounce_actions(conn):
+def m007_hard_bounce_actions(conn):
     """Hard bounces stored as a send's second outcome, by class and reason,
     for `emaillog metrics` (a few rows: the index stays small)."""
     conn.execute("CREATE INDEX actions_hard ON actions (class, reason) WHERE type = 2")
-
-
-@migration
-def m005_journal_cursor(conn):
-    """Where `ingest --journal` stopped: the `__CURSOR` of the last journal
-    entry stored, kept in the journal's `files` row (fingerprint
-    `journal:<machine id>`), committed with each batch like a file offset."""
-    conn.execute("ALTER TABLE files ADD COLUMN cursor TEXT")
 
 
 @migration
