@@ -273,15 +273,22 @@ def person(
     sups = queries.suppressions(at_iso, person=address)
     pending = queries.retries(at_iso, person=address)
     rows = store.events(person=address, through=at_iso, newest_first=True)
+    erasures = queries.erasures(address) if address else []
     if json_out:
         from .output import write_json
         write_json({"person": address, "at": at_iso, "suppressed": bool(sups),
+                    "forgotten": erasures[-1]["at"] if erasures else None,
                     "suppressions": [s.to_json() for s in sups],
                     "pending_retries": [r.to_json() for r in pending],
                     "events": [{c: r.get(c) for c in EVENT_COLUMNS} for r in rows]})
         return
     from .reports import events_table, person_status
     con = _console()
+    if erasures:
+        from .reports import local_time
+        con.print(f"Forgotten on {local_time(erasures[-1]['at'])} (emaillog forget): its events were erased; "
+                  "only a keyed hash of the address is kept, with the suppressions then in force.",
+                  markup=False, highlight=False)
     con.print(person_status(address, sups, pending))
     if not rows:
         from .reports import safe
@@ -314,17 +321,38 @@ def suppressed(
     person: Optional[str] = typer.Option(None, "--person", metavar="EMAIL", help="Only this address."),
     fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="Output format: table, json, jsonl or csv."),
     json_out: bool = typer.Option(False, "--json", help="Same as --format json."),
+    for_: Optional[str] = typer.Option(None, "--for", metavar="PROVIDER", help="Write the file this provider imports instead: ses, sendgrid, mailgun or postmark (see docs/exchange.md)."),
+    layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help="With --for: ses csv or jsonl, sendgrid global or csv [default: the first]."),
+    output: Optional[Path] = typer.Option(None, "--output", metavar="DIR", help="With --for: write the file(s) into this folder [default: standard output, when it is one file]."),
 ):
-    """Who must not be mailed now (or --at), with scope, reason, since and until."""
+    """Who must not be mailed now (or --at), with scope, reason, since and until.
+
+    Forgotten people (emaillog forget) are counted, not listed: only a keyed
+    hash of their address is kept. With --for, writes the provider's own
+    suppression file instead; what that provider cannot take (spam blocks,
+    one-campaign suppressions) is named on standard error.
+    """
     from .events import person_of
     from .state import REASONS, StateQueries, Suppression, columns
     if reason and reason not in REASONS:
         raise Fatal(f"unknown reason {reason!r}; known: {', '.join(REASONS)}", EXIT_USAGE)
+    if for_ is None and (layout or output):
+        raise Fatal("--layout and --output go with --for PROVIDER", EXIT_USAGE)
+    if for_ is not None and (json_out or fmt is not ListFormat.table):
+        raise Fatal("--for writes the provider's own file; --format and --json do not apply", EXIT_USAGE)
     g: Globals = ctx.obj
     at_iso = _at(at)
-    items = StateQueries(g.store(), g.config()).suppressions(at_iso, person=person_of(person))
+    address = person_of(person)
+    queries = StateQueries(g.store(), g.config())
+    items = queries.suppressions(at_iso, person=address)
     items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+    forgotten = 0 if address else queries.forgotten_people(at_iso, campaign=campaign, reason=reason)
+    if for_ is not None:
+        _export_suppressions(for_, layout, output, items, forgotten)
+        return
     fmt = ListFormat.json if json_out else fmt
+    note = (f"and {forgotten} forgotten {'person' if forgotten == 1 else 'people'} suppressed, not listed: only a "
+            "keyed hash of each address is kept (emaillog check EMAIL answers for one)") if forgotten else None
     if fmt is ListFormat.table:
         from .reports import suppressions_table
         con = _console()
@@ -332,10 +360,66 @@ def suppressed(
         con.print(suppressions_table(shown, title=f"{_counted(len(shown), len(items), 'suppression(s)')} at {at_iso}",
                                      width=con.width), crop=False)
         _more(con, len(shown), len(items), "suppressed")
+        if note:
+            con.print(note, markup=False, highlight=False)
         return
     from .output import write_rows
     write_rows([s.to_json() for s in items], fmt.value,
-               columns(Suppression), wrapper={"at": at_iso})
+               columns(Suppression), wrapper={"at": at_iso, "forgotten_people": forgotten})
+    if note and fmt is not ListFormat.json:
+        print(f"emaillog: {note}", file=sys.stderr)
+
+
+def _export_suppressions(provider: str, layout: Optional[str], output: Optional[Path], items, forgotten: int) -> None:
+    """`suppressed --for`: the files to stdout (one) or into a folder; what
+    was left out, and why, on stderr."""
+    from .exchange import PROVIDERS, export_for
+    from .reports import safe
+    if provider not in PROVIDERS:
+        raise Fatal(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}", EXIT_USAGE)
+    module = PROVIDERS[provider]
+    if layout is not None and layout not in module.LAYOUTS:
+        raise Fatal(f"{provider} has no layout {layout!r}; it has {', '.join(module.LAYOUTS)}", EXIT_USAGE)
+    result = export_for(provider, [s.to_json() for s in items], layout=layout)
+    if output is None and len(result.files) > 1:
+        raise Fatal(f"{module.TITLE} takes {len(result.files)} files here ({', '.join(result.files)}); "
+                    "pass --output DIR to write them", EXIT_USAGE)
+    notes = []
+    if output is None:
+        _write_machine(next(iter(result.files.values())))
+    else:
+        from .metrics import write_textfile
+        output.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for name, text in result.files.items():
+            write_textfile(output / name, text, mode=0o600)  # addresses: readable by the owner only
+            print(f"wrote {safe(output / name)}")
+    notes.append(f"{len(result.exported)} of {len(items)} suppression(s) exported for {module.TITLE}")
+    reasons = {}
+    for skipped in result.skipped:
+        reasons.setdefault(skipped.why, []).append(skipped.entry)
+    for why, entries in reasons.items():
+        notes.append(f"skipped {len(entries)}: {safe(why)}: " + ", ".join(
+            safe(e.address) + (f" ({safe(e.scope)})" if e.scope else "") for e in entries[:5])
+            + (f" and {len(entries) - 5} more" if len(entries) > 5 else ""))
+    if result.outlasting:
+        notes.append(f"{len(result.outlasting)} exported suppression(s) end (--until) but {module.TITLE}'s list "
+                     "does not: remove them there when they end: "
+                     + ", ".join(f"{safe(e.address)} (until {e.until})" for e in result.outlasting[:5])
+                     + (f" and {len(result.outlasting) - 5} more" if len(result.outlasting) > 5 else ""))
+    if forgotten:
+        notes.append(f"{forgotten} forgotten {'person is' if forgotten == 1 else 'people are'} not in the file: "
+                     "only a keyed hash of the address is kept")
+    for line in notes:
+        print(f"emaillog: {line}", file=sys.stderr)
+
+
+def _write_machine(text: str) -> None:
+    """A machine format to standard output: exact in a pipe or file; on a
+    terminal, control characters from the logs are shown as \\xNN."""
+    if sys.stdout.isatty():
+        from .reports import CONTROL
+        text = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    sys.stdout.write(text)
 
 
 @app.command("retries", cls=ReadableHelpCommand)
@@ -470,7 +554,9 @@ def check(
         s = blocks[0]
         until = f"until {local_time(s.until)}" if s.until else "until released"
         scope = "every campaign" if s.scope is None else f"campaign {safe(s.scope)}"
-        print(f"no: {safe(address)} is suppressed for {scope} ({s.reason}, since {local_time(s.since)}, {until})")
+        forgotten = "; the address was forgotten, its hash kept" if s.event_id is None else ""
+        print(f"no: {safe(address)} is suppressed for {scope} ({s.reason}, since {local_time(s.since)}, {until}"
+              f"{forgotten})")
     if blocks:
         raise typer.Exit(EXIT_FAIL)
 
@@ -503,19 +589,79 @@ def _operator_event(ctx, kind: str, email: str, campaign, note, until=None) -> N
     store = ctx.obj.store(create=True)
     event_id = store.add_event(event, ctx.obj.config())
     scope = f"campaign {campaign}" if campaign else "every campaign"
-    print(f"recorded event {event_id}: {kind} {address} for {scope}")
+    lifted = f" (and lifted {store.lifted} kept from when the address was forgotten)" if store.lifted else ""
+    print(f"recorded event {event_id}: {kind} {address} for {scope}{lifted}")
 
 
 @app.command(cls=ReadableHelpCommand)
 def suppress(
     ctx: typer.Context,
-    email: str = typer.Argument(..., metavar="EMAIL", help="The address not to mail."),
+    email: Optional[str] = typer.Argument(None, metavar="EMAIL", help="The address not to mail (or --import FILE)."),
     campaign: Optional[str] = typer.Option(None, "--campaign", metavar="CAMPAIGN", help="Only for this campaign [default: every campaign]."),
     until: Optional[str] = typer.Option(None, "--until", metavar="TIME", help="When it ends (ISO 8601 or +30d) [default: until released]."),
-    note: str = typer.Option(..., "--note", metavar="TEXT", help="Why (kept with the record)."),
+    note: Optional[str] = typer.Option(None, "--note", metavar="TEXT", help="Why (kept with the record); required with EMAIL."),
+    import_: Optional[str] = typer.Option(None, "--import", metavar="FILE", help="Record every address of a suppression list instead: an export of SES, SendGrid, Mailgun or Postmark, or our own suppressed --format csv (- for standard input)."),
+    from_: Optional[str] = typer.Option(None, "--from", metavar="PROVIDER", help="With --import: read the file as this provider's (ses, sendgrid, mailgun, postmark, emaillog) [default: detected from its header]."),
+    json_out: bool = typer.Option(False, "--json", help="With --import: print the summary, and each line not read, as one JSON document."),
 ):
-    """Suppress a person by hand; recorded as an event with who and why."""
+    """Suppress a person by hand; recorded as an event with who and why.
+
+    With --import FILE, every address of a provider's suppression list is
+    recorded as a manual suppression, in one transaction, with the
+    provider's reason in its note; importing the same file again adds
+    nothing. Lines that cannot be read are counted and listed.
+    """
+    if import_ is not None:
+        if email is not None or campaign is not None or until is not None or note is not None:
+            raise Fatal("--import takes no EMAIL, --campaign, --until or --note: each record has its own "
+                        "scope, end and reason", EXIT_USAGE)
+        _import_suppressions(ctx, import_, from_, json_out)
+        return
+    if from_ is not None or json_out:
+        raise Fatal("--from and --json go with --import FILE", EXIT_USAGE)
+    if email is None:
+        raise Fatal("name the address to suppress (EMAIL), or --import FILE", EXIT_USAGE)
+    if not note:
+        raise Fatal("say why with --note TEXT: it is kept with the record", EXIT_USAGE)
     _operator_event(ctx, "manual_suppressed", email, campaign, note, until)
+
+
+def _import_suppressions(ctx, path: str, provider: Optional[str], json_out: bool) -> None:
+    from datetime import datetime, timezone
+
+    from .exchange import READERS, read_export
+    from .reports import safe
+    from .store.imports import record_imports
+    if provider is not None and provider not in READERS:
+        raise Fatal(f"unknown provider {provider!r}; known: {', '.join(READERS)}", EXIT_USAGE)
+    if path == "-":
+        data, name = sys.stdin.buffer.read(), "stdin"
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+        name = os.path.basename(path)
+    got = read_export(data, from_=provider)
+    g: Globals = ctx.obj
+    result = record_imports(g.store(create=True), got.records, file_name=name, actor=_actor(), config=g.config(),
+                            now=datetime.now(timezone.utc))
+    summary = {"file": path, "provider": got.provider, "records": len(got.records), "added": result.added,
+               "already_recorded": result.known, "kept_for_forgotten": result.forgotten,
+               "not_read": len(got.problems), "problems": [{"line": p.line, "why": p.why} for p in got.problems]}
+    if json_out:
+        from .output import write_json
+        write_json(summary)
+    else:
+        for problem in got.problems[:50]:
+            why = problem.why.removeprefix("not read: ")
+            print(f"emaillog: {safe(name)} line {problem.line} not read: {safe(why)}", file=sys.stderr)
+        if len(got.problems) > 50:
+            print(f"emaillog: and {len(got.problems) - 50} more line(s) not read (all in --json)", file=sys.stderr)
+        forgotten = f", {result.forgotten} of them kept under a forgotten person's hash" if result.forgotten else ""
+        print(f"{safe(path)} ({got.provider or 'not recognised'}): {len(got.records)} suppression(s) read, "
+              f"{result.added} recorded{forgotten}, {result.known} already recorded; "
+              f"{len(got.problems)} line(s) not read")
+    if got.problems and not got.records:
+        raise typer.Exit(EXIT_FAIL)
 
 
 @app.command(cls=ReadableHelpCommand)
@@ -527,6 +673,144 @@ def release(
 ):
     """Lift a person's suppressions (hard bounce, unsubscribe, manual): recorded, audited."""
     _operator_event(ctx, "released", email, campaign, note)
+
+
+@app.command(cls=ReadableHelpCommand)
+def forget(
+    ctx: typer.Context,
+    email: Optional[str] = typer.Argument(None, metavar="EMAIL", help="The address to erase (any case)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation (for scripts)."),
+    note: Optional[str] = typer.Option(None, "--note", metavar="TEXT", help="Kept in the audit record, e.g. the request's ticket (it must not name the address)."),
+    list_: bool = typer.Option(False, "--list", help="List the erasures recorded instead: when, by whom, the hash."),
+    fmt: ListFormat = typer.Option(ListFormat.table, "--format", metavar="FORMAT", help="With --list: table, json, jsonl or csv."),
+    json_out: bool = typer.Option(False, "--json", help="With --list: same as --format json."),
+    wait: float = typer.Option(60.0, "--wait", metavar="SECONDS", help="How long to wait for a running ingest to finish, and for readers to let go of old pages."),
+):
+    """Erase a person on request (GDPR article 17), keeping what stops mailing them.
+
+    Removes every send and event of the address, and the text of rejected
+    lines, open message state and any other stored text that names it. Kept:
+    a keyed hash of the address (HMAC-SHA256 with this database's own
+    secret) with the suppressions in force now, so that check still says no,
+    suppressed counts them and person says when it was forgotten. Each
+    erasure is recorded (when, by whom, the hash; see --list). Afterwards the
+    address is in none of the database's files, its WAL and free space
+    included. Asks first unless --yes.
+    """
+    g: Globals = ctx.obj
+    if list_:
+        if email is not None or note is not None or yes:
+            raise Fatal("--list takes no EMAIL, --note or --yes", EXIT_USAGE)
+        _list_erasures(g.store(), ListFormat.json if json_out else fmt)
+        return
+    if json_out or fmt is not ListFormat.table:
+        raise Fatal("--format and --json go with --list", EXIT_USAGE)
+    from .events import person_of
+    from .lock import IngestLock
+    from .reports import local_time, safe
+    from .store import forget as erasure
+    from .store.codec import iso
+    address = person_of(email)
+    if not address or "@" not in address:
+        raise Fatal(f"{email!r} is not an email address" if email else "name the address to forget (EMAIL)",
+                    EXIT_USAGE)
+    if note and erasure.Needle(address).matches(note):
+        raise Fatal("the --note names the address being erased; the audit record must not", EXIT_USAGE)
+    store = g.store()
+    if store.path is None:
+        raise Fatal("forget works on a SQLite database only, for now: in PostgreSQL erased rows stay in the "
+                    "table files until VACUUM FULL and in the WAL and its archives, which emaillog cannot check")
+    if not yes:
+        import time
+        planned = erasure.plan(store.conn, address)
+        kept = erasure.kept_now(store.conn, address, int(time.time()))
+        question = (f"Erase {safe(address)}: {planned['events']} event(s), {planned['rejected_lines']} rejected "
+                    f"line(s), {planned['open_messages']} open message(s); keep {len(kept)} suppression(s) under a "
+                    "keyed hash. This cannot be undone. Go ahead?")
+        try:
+            go = typer.confirm(question, default=False, err=True)
+        except (typer.Abort, EOFError):
+            go = False
+        if not go:
+            raise Fatal("not confirmed, nothing was erased (pass --yes in scripts)")
+    with IngestLock(g.db_path, wait):  # an ingest holds open message state in memory
+        store.conn.execute("PRAGMA secure_delete = ON")
+        with store.transaction():
+            done = erasure.erase(store.conn, address, actor=_actor(), note=note, config=g.config())
+        finished = erasure.finish(store.conn, g.db_path, address, wait=wait)
+    print(f"forgot {safe(address)}: erased {_erased_text(done.erased)}")
+    kept_text = "; ".join(
+        f"{k.reason} for {'every campaign' if k.scope is None else 'campaign ' + safe(k.scope)}"
+        + (f" until {local_time(iso(k.until))}" if k.until else "") for k in done.kept)
+    print(f"kept {len(done.kept)} suppression(s) under hash {done.hash[:16]}...{': ' + kept_text if kept_text else ''}")
+    print(f"recorded as erasure {done.id} (emaillog forget --list)"
+          + ("; the database was vacuumed to clear old copies from free space" if finished.vacuumed else ""))
+    if finished.found_in:
+        raise Fatal(f"the erasure is committed, but {', '.join(finished.found_in)} still hold(s) the address"
+                    + ("" if finished.checkpointed else ": another process keeps the database open, so its "
+                       "write-ahead log could not be emptied")
+                    + "; run the same command again when nothing else uses the database")
+
+
+ERASED_WORDS = {"events": "event(s)", "rejected_lines": "rejected line text(s)", "open_messages": "open message state(s)",
+                "texts": "other text(s) naming the address", "other_values": "other value(s)",
+                "suppressions_kept": "suppression(s) kept"}
+
+
+def _erased_text(counts: dict) -> str:
+    """An erasure's counts in words (sends and other events are in `events`)."""
+    return ", ".join(f"{n} {ERASED_WORDS[k]}" for k, n in counts.items() if k in ERASED_WORDS) or "nothing was stored"
+
+
+def _list_erasures(store, fmt: ListFormat) -> None:
+    import json
+    from .store.codec import iso
+    rows = [{"id": id_, "at": iso(ts), "by": actor, "hash": digest, "note": note, "erased": erased}
+            for id_, ts, actor, digest, note, erased in store.conn.execute(
+                "SELECT id, ts, actor, hash, note, erased FROM erasures ORDER BY id")]
+    columns = ["id", "at", "by", "hash", "note", "erased"]
+    if fmt is ListFormat.table:
+        from rich.table import Table
+        from .reports import literal, local_time
+        if not rows:
+            print("No erasures recorded.")
+            return
+        table = Table(title=f"{len(rows)} erasure(s)", title_justify="left")
+        for column in ("id", "when", "by", "hash", "erased", "note"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(str(r["id"]), local_time(r["at"]), literal(r["by"]), r["hash"][:16],
+                          literal(_erased_text(json.loads(r["erased"]))), literal(r["note"]))
+        _console().print(table)
+        return
+    from .output import write_rows
+    if fmt is not ListFormat.csv:
+        rows = [{**r, "erased": json.loads(r["erased"])} for r in rows]
+    write_rows(rows, fmt.value, columns, wrapper={})
+
+
+@app.command(cls=ReadableHelpCommand)
+def metrics(
+    ctx: typer.Context,
+    output: Optional[Path] = typer.Option(None, "--output", metavar="FILE", help="Replace this file atomically (for node_exporter's textfile collector: name it *.prom) [default: standard output]."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME", help="Evaluate the gauges at this time [default: now]."),
+):
+    """Prometheus metrics: events, hard bounces, suppressions, pending retries.
+
+    Text exposition format 0.0.4: emaillog_events_total by type and
+    campaign, emaillog_hard_bounces_total by class and reason, the gauges
+    emaillog_suppressions by reason and emaillog_pending_retries by campaign,
+    and the time of the newest event. The counters count the events in the
+    database (an erasure can lower them).
+    """
+    from .metrics import render, write_textfile
+    from .stats import prometheus_figures
+    g: Globals = ctx.obj
+    text = render(prometheus_figures(g.store(), g.config(), _at(at)))
+    if output is None:
+        _write_machine(text)
+    else:
+        write_textfile(output, text)
 
 
 @app.command(cls=ReadableHelpCommand)

@@ -28,6 +28,10 @@ def columns(cls) -> list[str]:
     return [f.name for f in fields(cls)]
 
 
+# A suppression version or a kept one (alias v) in force at a time (given three times).
+_IN_FORCE = "v.valid_from <= ? AND (v.valid_to IS NULL OR v.valid_to > ?) AND (v.until IS NULL OR v.until > ?)"
+
+
 @dataclass
 class Suppression:
     person: str
@@ -35,7 +39,7 @@ class Suppression:
     reason: str
     since: str
     until: str | None  # None = until released
-    event_id: int
+    event_id: int | None  # None: kept from a forgotten person, whose events are gone
     detail: str | None
 
     def to_json(self) -> dict:
@@ -71,10 +75,12 @@ class StateQueries:
         self.config = config
 
     def iter_suppressions(self, at: str, *, person: str | None = None):
-        """Suppressions in force at `at`, unsorted."""
+        """Suppressions in force at `at`, unsorted. For one person, those
+        kept under the hash of their address when they were forgotten too."""
         reader = self.store.reader
         where, args = "", []
         if person is not None:
+            yield from self.forgotten_suppressions(at, person)
             person_id = reader.person_id(person)
             if person_id is None:
                 return
@@ -96,6 +102,41 @@ class StateQueries:
             else:
                 detail = join_text(template(a_text), a_arg, address) or note
             yield Suppression(address, names.get(scope), REASONS[reason - 1], iso(since), iso(until), event, detail)
+
+    def forgotten_suppressions(self, at: str, person: str) -> list[Suppression]:
+        """What was kept for `person` (an address) when it was forgotten and
+        is in force at `at` (no release lifted it, its until is later)."""
+        from .store.forget import address_hash
+        conn = self.store.conn
+        if not conn.execute("SELECT 1 FROM forgotten_suppressions LIMIT 1").fetchone():
+            return []
+        t = epoch(at)
+        names = self.store.reader.names()
+        return [Suppression(person, names.get(scope), REASONS[reason - 1], iso(since), iso(until), None,
+                            f"kept when the address was forgotten ({iso(forgotten)})")
+                for scope, reason, since, until, forgotten in conn.execute(
+                    f"SELECT scope, reason, since, until, forgotten FROM forgotten_suppressions v "
+                    f"WHERE hash = ? AND {_IN_FORCE}", (address_hash(conn, person), t, t, t))]
+
+    def forgotten_people(self, at: str, *, campaign: str | None = None, reason: str | None = None) -> int:
+        """How many forgotten people are suppressed at `at` (for `campaign`:
+        every campaign or that one; for `reason`)."""
+        where, args = [_IN_FORCE], [epoch(at)] * 3
+        if campaign is not None:
+            where.append("(scope IS NULL OR scope = ?)")
+            args.append(self.store.reader.name_id("campaign", campaign))
+        if reason is not None:
+            where.append("reason = ?")
+            args.append(REASONS.index(reason) + 1)
+        return self.store.conn.execute(f"SELECT count(DISTINCT hash) FROM forgotten_suppressions v "
+                                       f"WHERE {' AND '.join(where)}", args).fetchone()[0]
+
+    def erasures(self, person: str) -> list[dict]:
+        """When (and by whom) `person` was forgotten, oldest first."""
+        from .store.forget import address_hash
+        conn = self.store.conn
+        return [{"at": iso(ts), "by": actor, "id": id_} for id_, ts, actor in conn.execute(
+            "SELECT id, ts, actor FROM erasures WHERE hash = ? ORDER BY ts, id", (address_hash(conn, person),))]
 
     def suppressions(self, at: str, *, person: str | None = None) -> list[Suppression]:
         return sorted(self.iter_suppressions(at, person=person),

@@ -381,3 +381,44 @@ def campaign_stats(store, config: Config, at: str, filters: Filters, *, top: int
     return Stats(at=at, filters=filters, campaigns=rows, total=with_rates({"campaign": None, **total}),
                  reasons=top_reasons(store, filters, top), domains=top_domains(store, counted, top),
                  bucket=bucket, activity=items)
+
+
+def prometheus_figures(store, config: Config, at: str):
+    """What `emaillog metrics` exposes (emaillog/metrics.py Figures), from
+    the hourly counts, the hard-bounce index, the suppression versions (and
+    those kept for forgotten people) and the retry state, as of `at`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .metrics import Figures
+    from .state import REASONS, StateQueries
+    from .store.schema import CLASS_NAME
+    conn = store.conn
+    names = store.reader.names()
+    events = Counter()
+    for campaign, metric, n in conn.execute(
+            f"SELECT campaign, metric, sum(n) FROM counts WHERE metric < {M_FIRST} GROUP BY campaign, metric"):
+        events[(METRICS[metric][0], names.get(campaign) if campaign else None)] += n
+    hard = Counter()
+    for cls, reason, n in conn.execute("SELECT outcome, out_reason, count(*) FROM sends WHERE outcome > 1 "
+                                       "GROUP BY outcome, out_reason"):
+        hard[(CLASS_OF_OUTCOME.get(cls), names.get(reason))] += n
+    for cls, reason, n in conn.execute("SELECT class, reason, count(*) FROM actions WHERE type = 2 "
+                                       "GROUP BY class, reason"):
+        hard[(CLASS_NAME.get(cls), names.get(reason))] += n
+    t = epoch(at)
+    suppressions = Counter()
+    for table in ("suppressions", "forgotten_suppressions"):
+        for reason, n in conn.execute(
+                f"SELECT reason, count(*) FROM {table} WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?) "
+                "AND (until IS NULL OR until > ?) GROUP BY reason", (t, t, t)):
+            suppressions[REASONS[reason - 1]] += n
+    pending = Counter(r.campaign for r in StateQueries(store, config).retries(at))
+    last = conn.execute(f"SELECT max(n) FROM counts WHERE metric = {M_LAST} "
+                        "AND hour = (SELECT max(hour) FROM counts)").fetchone()[0]
+    try:
+        info = {"version": version("emaillog")}
+    except PackageNotFoundError:
+        info = {"version": "unknown"}
+    return Figures(events={k: n for k, n in events.items() if n}, hard_bounces=dict(hard),
+                   suppressions=dict(suppressions), pending_retries=dict(pending), last_event_ts=last,
+                   build_info=info)

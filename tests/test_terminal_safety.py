@@ -105,6 +105,9 @@ NOT_HERE = {
     "release": "prints what the operator typed",
     "report": "writes HTML; tests/test_html_report.py",
     "migrate": "prints the database path and migration names",
+    "forget": "prints the address the operator typed, hashes and counts; the --list table's actor is ours",
+    "metrics": "a machine format, exact in a pipe (Prometheus escapes only \\, \" and line feeds); on a terminal "
+               "controls are shown as \\xNN: test_machine_output_on_a_terminal_shows_controls",
 }
 
 MODES = {  # name: (environment, wide enough to show every column unfolded?)

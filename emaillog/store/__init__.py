@@ -81,6 +81,10 @@ class Store:
             self.conn.execute("PRAGMA temp_store=MEMORY")
             # Index pages of a big store stay in memory during an ingest.
             self.conn.execute("PRAGMA cache_size=-16000")
+            # A deleted or rewritten row's bytes are zeroed where that costs no
+            # extra I/O, so an erased address rarely lingers in free space
+            # (`emaillog forget` checks the files and vacuums when it does).
+            self.conn.execute("PRAGMA secure_delete=FAST")
             self._migrate(progress)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable emaillog database ({exc}); "
@@ -187,12 +191,19 @@ class Store:
         return Writer(self.conn, config, prefix=self.prefix)
 
     def add_event(self, event, config=None) -> int:
-        """Store one event (an operator's action); returns its event id."""
+        """Store one event (an operator's action); returns its event id. A
+        release also lifts what was kept for the address when it was forgotten."""
         from ..config import Config
         with self.transaction():
             writer = self.writer(config or Config())
             writer.write([], [event])
+            if event.type == "released":
+                from .forget import release
+                self.lifted = release(self.conn, event.person, writer.name("campaign", event.scope),
+                                      int(event.ts.timestamp()))
         return writer.last_action * 4 + 3
+
+    lifted = 0  # suppressions of a forgotten person the last add_event lifted
 
     def rebuild(self, config) -> dict:
         """The derived state (hourly counts, suppression intervals) computed

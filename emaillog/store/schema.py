@@ -220,6 +220,52 @@ def m005_journal_cursor(conn):
     conn.execute("ALTER TABLE files ADD COLUMN cursor TEXT")
 
 
+# -- erasure (issue 15) -------------------------------------------------------
+
+ERASURE_TABLES = """
+CREATE TABLE erasures (            -- the audit of `emaillog forget`: who erased which hash, when
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,           -- UTC seconds
+    actor TEXT NOT NULL,           -- user@host that ran it
+    hash TEXT NOT NULL,            -- HMAC-SHA256 (hex) of the address, keyed by meta 'erasure_key'
+    note TEXT,
+    erased TEXT NOT NULL           -- JSON: what was erased, counted
+);
+CREATE INDEX erasures_hash ON erasures (hash);
+CREATE TABLE forgotten_suppressions (  -- suppressions in force when a person was forgotten, by hash
+    id INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,            -- as erasures.hash
+    scope INTEGER,                 -- names.id of a campaign, NULL = every campaign
+    reason INTEGER NOT NULL,       -- as suppressions.reason
+    since INTEGER NOT NULL, until INTEGER,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER,              -- set by a later `release` of the address
+    key INTEGER,                   -- an imported record's natural key (hash63), for idempotence
+    forgotten INTEGER NOT NULL     -- when it was put here (UTC seconds)
+);
+CREATE INDEX forgotten_suppressions_hash ON forgotten_suppressions (hash);
+CREATE UNIQUE INDEX forgotten_suppressions_key ON forgotten_suppressions (hash, key) WHERE key IS NOT NULL;
+"""
+
+
+@migration
+def m006_erasure(conn):
+    """The erasure audit, the suppressions kept for forgotten people, and the
+    database's own secret for their hashes (see store/forget.py)."""
+    import secrets
+    for statement in ERASURE_TABLES.split(";"):
+        if statement.strip():
+            _create(conn, statement)
+    conn.execute("INSERT INTO meta VALUES ('erasure_key', ?) ON CONFLICT DO NOTHING", (secrets.token_hex(32),))
+
+
+@migration
+def m007_hard_bounce_actions(conn):
+    """Hard bounces stored as a send's second outcome, by class and reason,
+    for `emaillog metrics` (a few rows: the index stays small)."""
+    conn.execute("CREATE INDEX actions_hard ON actions (class, reason) WHERE type = 2")
+
+
 @migration
 def m010_many_writers(conn):
     """A shared database (PostgreSQL): each writer takes ids in blocks from
