@@ -717,7 +717,8 @@ def forget(
     if note and erasure.Needle(address).matches(note):
         raise Fatal("the --note names the address being erased; the audit record must not", EXIT_USAGE)
     store = g.store()
-    if store.path is None:
+    if store.is_shared:
+        store.close()
         raise Fatal("forget works on a SQLite database only, for now: in PostgreSQL erased rows stay in the "
                     "table files until VACUUM FULL and in the WAL and its archives, which emaillog cannot check")
     if not yes:

@@ -28,7 +28,7 @@ def run_ingest(db: Path, paths, config: Config | None = None, **options):
 
 
 # -- the two backends ---------------------------------------------------------
-# Storage and command tests take `db`: a fresh SQLite file, and a fresh schema
+# Storage and command tests take `database`: a fresh SQLite file, and a fresh schema
 # in PostgreSQL when one is reachable (the PG* variables, as pg_virtualenv
 # sets them, or EMAILLOG_TEST_PG=URL). Under CI=true an unreachable server
 # is a failure: .ci/run starts one.
@@ -90,7 +90,7 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    """Every test that takes `db` (or `ingest`, `cli`) runs on both
+    """Every test that takes `database` (or `ingest`, `cli`, `run`) runs on both
     backends, unless it is marked sqlite_only. Without a server (and not in
     CI) the PostgreSQL runs are left out, with one line in the summary."""
     if "backend" in metafunc.fixturenames:
@@ -112,18 +112,18 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture
-def db(backend, tmp_path, request):
+def database(backend, tmp_path, request):
     """Where a test's database lives: a file, or a PostgreSQL URL."""
     return tmp_path / "t.db" if backend == "sqlite" else postgres_url(request)
 
 
 @pytest.fixture
-def ingest(db):
+def ingest(database):
     """ingest(paths, **options) -> (store, summary), all into one temp DB."""
     stores = []
 
     def _ingest(paths, config=None, **options):
-        store, summary = run_ingest(db, paths, config, **options)
+        store, summary = run_ingest(database, paths, config, **options)
         stores.append(store)
         return store, summary
 
@@ -146,9 +146,9 @@ def emaillog_command() -> list[str]:
 
 
 @pytest.fixture
-def cli(tmp_path, db):
+def cli(tmp_path, database):
     """cli(*args, input=None) -> CompletedProcess, with a temp DB and config."""
-    env = {**os.environ, "EMAILLOG_DB": str(db),
+    env = {**os.environ, "EMAILLOG_DB": str(database),
            "EMAILLOG_CONFIG": "", "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "TZ": "UTC",
            "COLUMNS": "200"}
 
@@ -160,7 +160,7 @@ def cli(tmp_path, db):
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch, capsys):
+def run(tmp_path, monkeypatch, capsys, database):
     """Like `cli`, in this process (the console script's own entry point,
     `emaillog.cli:main`): the same environment, a fraction of the time."""
     import gc
@@ -169,7 +169,7 @@ def run(tmp_path, monkeypatch, capsys):
     import warnings
 
     from emaillog import cli as cli_module
-    base = {"EMAILLOG_DB": str(tmp_path / "cli.db"), "EMAILLOG_CONFIG": "",
+    base = {"EMAILLOG_DB": str(database), "EMAILLOG_CONFIG": "",
             "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "TZ": "UTC", "COLUMNS": "200"}
 
     def _run(*args, input=None, env_extra=None):

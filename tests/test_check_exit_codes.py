@@ -19,11 +19,11 @@ pytestmark = pytest.mark.sqlite_only  # about a database file: its modes, locks 
 
 
 @pytest.fixture
-def bob_db(cli, db):
+def bob_db(cli, database):
     """A database where bob must not be mailed (made by another process:
     no connection of this one is left holding it)."""
     assert cli("suppress", "bob@example.com", "--note", "asked").returncode == 0
-    return db
+    return database
 
 
 def check(monkeypatch, capsys, db, email="ann@example.com"):

@@ -130,14 +130,14 @@ def test_stdin_ingest(cli):
 
 
 @pytest.mark.sqlite_only
-def test_database_is_private(sample_db, db):
-    mode = db.stat().st_mode & 0o777
+def test_database_is_private(sample_db, database):
+    mode = database.stat().st_mode & 0o777
     assert mode == 0o600
 
 
-def test_second_ingest_waits_then_reports_the_lock(cli, db):
+def test_second_ingest_waits_then_reports_the_lock(cli, database):
     from emaillog.lock import IngestLock
-    with IngestLock(db, 0):
+    with IngestLock(database, 0):
         result = cli("ingest", "--wait", "0.5", SAMPLE)
     assert result.returncode == 75
     assert "another emaillog ingest" in result.stderr

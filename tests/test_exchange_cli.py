@@ -22,7 +22,7 @@ LAYOUTS = [(p, layout) for p in sorted(PROVIDERS) for layout in PROVIDERS[p].LAY
 
 
 @pytest.fixture
-def source(run, tmp_path):
+def source(run, tmp_path, database):
     """The sample logs, and operator suppressions of every shape: for every
     campaign, for one, until a date."""
     steps = [("ingest", "-q", "--year", "2026", SAMPLE / "mail.log", SAMPLE / "access.log"),
@@ -32,7 +32,7 @@ def source(run, tmp_path):
     for step in steps:
         result = run(*step)
         assert result.returncode == 0, result.stderr
-    return tmp_path / "cli.db"
+    return database
 
 
 def answers(db) -> dict[str, bool]:
@@ -106,7 +106,7 @@ ok3@example.com,550,Gone,"Sat, 28 Nov 2026 18:00:00 GMT"
 """
 
 
-def test_import_is_idempotent_and_says_what_it_could_not_read(run, tmp_path):
+def test_import_is_idempotent_and_says_what_it_could_not_read(run, tmp_path, database):
     path = tmp_path / "mailgun-bounces.csv"
     path.write_text(MAILGUN)
     first = run("suppress", "--import", path)
@@ -118,8 +118,10 @@ def test_import_is_idempotent_and_says_what_it_could_not_read(run, tmp_path):
     doc = json.loads(again.stdout)
     assert (doc["added"], doc["already_recorded"], doc["not_read"]) == (0, 2, 2)
     assert [p["line"] for p in doc["problems"]] == [3, 4]
-    conn = sqlite3.connect(tmp_path / "cli.db")
-    assert conn.execute("SELECT count(*) FROM actions").fetchone()[0] == 2
+    from emaillog.store import Store
+    store = Store(database)
+    assert store.conn.execute("SELECT count(*) FROM actions").fetchone()[0] == 2
+    store.close()
     items = json.loads(run("suppressed", "--json").stdout)["items"]
     assert {(s["person"], s["reason"], s["since"]) for s in items} == {
         ("ok1@example.com", "manual", "2026-11-28T17:57:53Z"), ("ok3@example.com", "manual", "2026-11-28T18:00:00Z")}
@@ -159,6 +161,7 @@ def test_import_from_standard_input(cli):
     assert cli("check", "x@example.com").returncode == 1
 
 
+@pytest.mark.sqlite_only  # forget is SQLite's only
 def test_an_imported_forgotten_address_stays_a_hash(source, run, tmp_path):
     """A routine import of the provider's list must not bring an erased
     address back into the database."""

@@ -84,15 +84,18 @@ SENDGRID = json.dumps({"email": ANN, "timestamp": int(T0.timestamp()) + 60, "eve
                        "sg_event_id": "u1", "sg_message_id": "SGx.filter0001p1.1.AAAA.0"}) + "\n"
 
 
+pytestmark = pytest.mark.sqlite_only  # forget erases a SQLite file's pages (see docs/forget.md)
+
+
 @pytest.fixture
-def db(run, tmp_path):
+def db(run, tmp_path, database):
     (tmp_path / "mail.log").write_text(LOG)
     (tmp_path / "sendgrid.json").write_text(SENDGRID)
     for args in (("ingest", "--quiet", tmp_path / "mail.log", tmp_path / "sendgrid.json"),
                  ("suppress", ANN, "--campaign", "spring", "--until", "+30d", "--note", "asked by phone")):
         result = run(*args)
         assert result.returncode == 0, result.stderr
-    return tmp_path / "cli.db"
+    return database
 
 
 def raw_files(db) -> dict[str, bytes]:
@@ -290,7 +293,7 @@ def test_a_stale_copy_in_free_space_is_vacuumed_away(db, run):
     assert all(DAVE.encode() not in data.lower() for data in raw_files(db).values())
 
 
-def test_two_texts_that_become_one_are_merged(run, tmp_path):
+def test_two_texts_that_become_one_are_merged(run, database):
     """Forgetting ann, then zoe, turns two replies into the same text: the
     rows of both keep their detail, through one template."""
     def reply(rcpt, other):
@@ -304,7 +307,7 @@ def test_two_texts_that_become_one_are_merged(run, tmp_path):
                for x in run("events", "--type", "hard_bounced", "--format", "jsonl").stdout.splitlines()}
     assert details == {p: said(f"550 5.1.1 <{p}>: forwarding to [forgotten] refused: User unknown")
                        for p in ("bob@example.net", "frank@example.net")}
-    templates = [t for (t,) in sqlite3.connect(tmp_path / "cli.db").execute("SELECT template FROM texts")]
+    templates = [t for (t,) in sqlite3.connect(database).execute("SELECT template FROM texts")]
     assert sum("[forgotten] refused" in t for t in templates) == 1
 
 

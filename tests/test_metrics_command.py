@@ -58,6 +58,7 @@ def test_the_figures_are_the_events(db, run, tmp_path):
     assert set(got["emaillog_build_info"]) == {(("version", "0.1.0"),)}
 
 
+@pytest.mark.sqlite_only  # forget is SQLite's only
 def test_forgotten_people_stay_in_the_suppression_gauge_and_leave_the_counters(db, run):
     before = families(run("metrics").stdout)
     bobs = len(run("events", "--person", "bob@example.com", "--format", "jsonl").stdout.splitlines())
@@ -78,9 +79,9 @@ def test_the_textfile_is_replaced_atomically_and_readable_by_the_collector(db, c
     assert sorted(p.name for p in target.parent.iterdir()) == ["emaillog.prom"]  # no temporary file left
 
 
-def test_an_empty_database_gives_the_zero_gauges(run, tmp_path):
+def test_an_empty_database_gives_the_zero_gauges(run, database):
     from emaillog.store import Store
-    Store(tmp_path / "cli.db").close()
+    Store(database).close()
     got = families(run("metrics").stdout)
     assert set(got) == {"emaillog_suppressions", "emaillog_build_info"}
 
@@ -104,14 +105,14 @@ def _through_a_terminal(args, env) -> bytes:
     return out
 
 
-def test_machine_output_on_a_terminal_shows_controls(run, tmp_path):
+def test_machine_output_on_a_terminal_shows_controls(run, database):
     """Exact in a pipe (Prometheus and the providers read the bytes); on a
     terminal a campaign's escape sequence is shown, not obeyed."""
     from test_terminal_safety import CAMPAIGN, POSTFIX, SHOWN_CLEAR
     assert run("ingest", "-q", "--year", "2026", "--tz", "UTC", "-", input=POSTFIX).returncode == 0
     piped = run("metrics", "--at", "2026-11-28T18:00Z").stdout
     assert CAMPAIGN in piped
-    env = {**os.environ, "EMAILLOG_DB": str(tmp_path / "cli.db"), "EMAILLOG_CONFIG": "", "TZ": "UTC"}
+    env = {**os.environ, "EMAILLOG_DB": str(database), "EMAILLOG_CONFIG": "", "TZ": "UTC"}
     for args in (("metrics", "--at", "2026-11-28T18:00Z"), ("suppressed", "--for", "ses", "--at", "2026-11-28T18:00Z")):
         shown = _through_a_terminal(args, env).decode()
         assert "\x1b" not in shown and "\x9b" not in shown, args
