@@ -118,6 +118,14 @@ def database(backend, tmp_path, request):
 
 
 @pytest.fixture
+def fresh_database(backend, tmp_path, request):
+    """fresh_database(name) -> one more empty database of the test's backend."""
+    def make(name: str):
+        return tmp_path / f"{name}.db" if backend == "sqlite" else postgres_url(request)
+    return make
+
+
+@pytest.fixture
 def ingest(database):
     """ingest(paths, **options) -> (store, summary), all into one temp DB."""
     stores = []

@@ -26,13 +26,13 @@ def big_log(tmp_path_factory):
     return path, truth
 
 
-def env_for(db):
+def env_for(db, home):
     return {**os.environ, "EMAILLOG_DB": str(db), "EMAILLOG_CONFIG": "", "TZ": "UTC",
-            "XDG_CONFIG_HOME": str(db.parent / "xdg"), "EMAILLOG_BATCH_LINES": "2000"}
+            "XDG_CONFIG_HOME": str(home / "xdg"), "EMAILLOG_BATCH_LINES": "2000"}
 
 
-def dump(db):
-    out = subprocess.run([*emaillog_command(), "events", "--format", "jsonl"], env=env_for(db),
+def dump(db, home):
+    out = subprocess.run([*emaillog_command(), "events", "--format", "jsonl"], env=env_for(db, home),
                          capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in out.splitlines()]
     for row in rows:
@@ -40,18 +40,18 @@ def dump(db):
     return sorted(json.dumps(r, sort_keys=True) for r in rows)
 
 
-def test_kill_9_at_random_moments_then_a_normal_run_equals_one_clean_run(big_log, tmp_path):
+def test_kill_9_at_random_moments_then_a_normal_run_equals_one_clean_run(big_log, tmp_path, fresh_database):
     log, truth = big_log
-    clean = tmp_path / "clean.db"
-    subprocess.run([*emaillog_command(), "ingest", "-q", str(log)], env=env_for(clean), check=True)
-    expected = dump(clean)
+    clean = fresh_database("clean")
+    subprocess.run([*emaillog_command(), "ingest", "-q", str(log)], env=env_for(clean, tmp_path), check=True)
+    expected = dump(clean, tmp_path)
     assert sum(1 for r in expected if '"type": "sent"' in r) == truth["sent"]
 
-    crashed = tmp_path / "crashed.db"
+    crashed = fresh_database("crashed")
     rng = random.Random(42)
     kills = 0
     for _ in range(8):  # an ingest of this log takes about a second
-        proc = subprocess.Popen([*emaillog_command(), "ingest", "-q", str(log)], env=env_for(crashed),
+        proc = subprocess.Popen([*emaillog_command(), "ingest", "-q", str(log)], env=env_for(crashed, tmp_path),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.2, 0.7))
         if proc.poll() is None:
@@ -59,15 +59,15 @@ def test_kill_9_at_random_moments_then_a_normal_run_equals_one_clean_run(big_log
             kills += 1
         proc.wait()
     assert kills >= 1
-    subprocess.run([*emaillog_command(), "ingest", "-q", str(log)], env=env_for(crashed), check=True)
-    assert dump(crashed) == expected
+    subprocess.run([*emaillog_command(), "ingest", "-q", str(log)], env=env_for(crashed, tmp_path), check=True)
+    assert dump(crashed, tmp_path) == expected
 
 
-def test_overlapping_runs_never_both_ingest(big_log, tmp_path):
+def test_overlapping_runs_never_both_ingest(big_log, tmp_path, database):
     log, truth = big_log
-    db = tmp_path / "shared.db"
+    db = database
     procs = [subprocess.Popen([*emaillog_command(), "ingest", "--json", "--wait", "0", str(log)],
-                              env=env_for(db), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              env=env_for(db, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     results = [(p.wait(), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in results)
@@ -77,9 +77,9 @@ def test_overlapping_runs_never_both_ingest(big_log, tmp_path):
         if code == 75:
             assert "another emaillog ingest" in err
     # The late ones, run again with a wait, find nothing new.
-    again = subprocess.run([*emaillog_command(), "ingest", "--json", str(log)], env=env_for(db),
+    again = subprocess.run([*emaillog_command(), "ingest", "--json", str(log)], env=env_for(db, tmp_path),
                            capture_output=True, text=True, check=True)
     assert json.loads(again.stdout)["events_added_total"] == 0
-    rows = dump(db)
+    rows = dump(db, tmp_path)
     assert len(rows) == len(set(rows))
     assert sum(1 for r in rows if '"type": "sent"' in r) == truth["sent"]

@@ -10,6 +10,8 @@ one parses while the other writes.
 from __future__ import annotations
 
 import os
+import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -18,11 +20,13 @@ from ..correlate import MessageState
 from ..inputs import Input, InputProblem, expand, open_input
 from .rotation import rotated_away
 from ..store import Store
+from ..store.postgres import is_conflict
 from .jobs import Job, plan
 
 # Lines per committed batch; the environment variable exists for the
 # crash-safety tests, which need many commit points in a small file.
 BATCH_LINES = int(os.environ.get("EMAILLOG_BATCH_LINES", "60000"))
+CONFLICT_RETRIES = 8  # tries of a batch another host's transaction got in the way of
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Summary:
     reread: list[dict] = field(default_factory=list)   # files whose events were removed to read them again
     problems: list[dict] = field(default_factory=list)
     journal: dict | None = None  # ingest --journal: entries read, and the cursor it goes on after
+    conflicts_retried: int = 0  # batches tried again after another host's write got in the way
 
     @property
     def failed(self) -> bool:
@@ -61,7 +66,7 @@ class Summary:
             "lines_rejected": self.rejected, "notices_skipped": self.notices_skipped,
             "stale_messages_closed": self.stale_closed, "open_messages": self.open_messages,
             "waiting_for_newline": self.waiting, "rotated_files_finished": self.rotated, "reread": self.reread,
-            "problems": self.problems, "journal": self.journal,
+            "problems": self.problems, "journal": self.journal, "conflicts_retried": self.conflicts_retried,
         }
 
 
@@ -222,10 +227,7 @@ class Ingest:
     # -- called by the pipeline, in the writing process --------------------
     def write(self, batch) -> None:
         """Store one batch in one transaction and count what it did."""
-        with self.store.transaction():
-            result = self.writer.write(batch.sends, batch.events, drops=batch.drops, rejects=batch.rejects,
-                                       open_upserts=batch.open_upserts, open_deletes=batch.open_deletes,
-                                       progress=batch.progress)
+        result = self._write(batch)
         s = self.summary
         s.events_added.update(result.added)
         s.events_known += result.known + batch.repeats
@@ -240,6 +242,28 @@ class Ingest:
         s.problems.extend(batch.problems)
         if self.progress and batch.job is not None:
             self.progress(batch.job.opened, batch.position)
+
+
+    def _write(self, batch):
+        """One transaction. In a shared database another host's transaction
+        can get in the way (both adding the same new person, a deadlock
+        between their counts): the batch is rolled back whole, then tried
+        again with nothing remembered from the failed try."""
+        writer = self.writer
+        for attempt in range(CONFLICT_RETRIES + 1):
+            kept = (set(writer.seen), writer.new_persons) if self.store.is_shared else None
+            try:
+                with self.store.transaction():
+                    return writer.write(batch.sends, batch.events, drops=batch.drops, rejects=batch.rejects,
+                                        open_upserts=batch.open_upserts, open_deletes=batch.open_deletes,
+                                        progress=batch.progress)
+            except Exception as exc:
+                if kept is None or attempt == CONFLICT_RETRIES or not is_conflict(exc):
+                    raise
+                writer.forget()
+                writer.seen, writer.new_persons = kept
+                self.summary.conflicts_retried += 1
+                time.sleep(random.uniform(0, 0.05 * 2 ** attempt))
 
 
 def _close(opened) -> None:
