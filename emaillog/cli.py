@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -54,6 +54,7 @@ class ListFormat(str, Enum):
 class Globals:
     db: Optional[str]
     config_path: Optional[Path]
+    opened: list = field(default_factory=list)
 
     @property
     def db_path(self) -> Path | str:
@@ -66,10 +67,19 @@ class Globals:
         return load_config(self.config_path)
 
     def store(self, *, create: bool = False):
+        """The store, closed when the command ends (see close)."""
         from .store import Store
         from .progress import migration_progress
         with migration_progress() as progress:
-            return Store(self.db_path, create=create, progress=progress)
+            store = Store(self.db_path, create=create, progress=progress)
+        self.opened.append(store)
+        return store
+
+    def close(self) -> None:
+        """Close the stores the command opened: a PostgreSQL connection
+        left open lingers on the server until the process exits."""
+        while self.opened:
+            self.opened.pop().close()
 
 
 def _console(stderr: bool = False):
@@ -90,6 +100,7 @@ def main_options(
                                           help="TOML settings [default: $EMAILLOG_CONFIG, else ~/.config/emaillog/config.toml]"),
 ):
     ctx.obj = Globals(db, config)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _count(value: Optional[int], option: str, *, least: Optional[int] = None) -> Optional[int]:

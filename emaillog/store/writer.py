@@ -21,6 +21,7 @@ from ..correlate import (CONTINUING, FINAL, R_CAMPAIGN, R_CLASS, R_CODE, R_DETAI
                          R_FLAGS, R_FORMAT, R_HANDLE, R_HOST, R_MESSAGE_ID, R_MKEY, R_OUT_LINE, R_OUT_SRC, R_OUT_TS,
                          R_OUTCOME, R_PERSON, R_QUEUE_ID, R_REASON, R_SENT_LINE, R_SENT_SRC, R_SENT_TS, R_SOFT, R_SPLIT)
 from ..events import HARD_BOUNCED, DELIVERED as DELIVERED_TYPE, SENT, SOFT_BOUNCED
+from . import bulk
 from .dialect import POSTGRES, dialect_of
 from .codec import hash32, hash63, join_text, split_message_id, split_text, split_url
 from .schema import (CLASS_CODE, CLASS_OF_OUTCOME, DELIVERED, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT,
@@ -43,6 +44,9 @@ ACTION_COLUMNS = ("id", "ts", "type", "person", "key", "campaign", "email", "hos
 (A_ID, A_TS, A_TYPE, A_PERSON, A_KEY, A_CAMPAIGN, A_EMAIL, A_HOST, A_FORMAT, A_QUEUE_ID, A_MID, A_MID_ARG,
  A_FILE, A_LINE, A_URL, A_URL_ARG, A_MACHINE, A_NOTE, A_ACTOR, A_SCOPE, A_UNTIL, A_CLASS, A_REASON, A_CODE,
  A_DSN, A_TEXT, A_ARG, A_SEND) = range(len(ACTION_COLUMNS))
+COUNT_COLUMNS = ("hour", "campaign", "metric", "n")
+DOMAIN_COUNT_COLUMNS = ("hour", "campaign", "domain", "sent", "delivered", "hard", "soft")
+REJECT_COLUMNS = ("file", "line_no", "why", "text", "format", "seen_at", "file_fingerprint")
 SUPPRESSING = {TYPE_CODE[t] for t in ("unsubscribed", "complained", "manual_suppressed", "released")}
 
 CACHE_PERSONS = 50_000
@@ -311,20 +315,16 @@ class Writer:
         self._counts(counts, spans, domain_counts)
         if self.touched:
             self._recompute()
-        cur = self.conn.cursor()
-        prefix = self.prefix
-        cur.executemany("INSERT INTO open_messages (key, last_ts, state) VALUES (?, ?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET last_ts=excluded.last_ts, state=excluded.state",
-                        [(prefix + k, ts, json.dumps(state, separators=(",", ":"))) for k, ts, state in open_upserts])
-        cur.executemany("DELETE FROM open_messages WHERE key = ?", [(prefix + k,) for k in open_deletes])
-        if prefix:
-            rejects = [{**r, "file_fingerprint": self._key(r["file_fingerprint"])} for r in rejects]
-        cur.executemany(
-            "INSERT INTO rejects (file, line_no, why, text, format, seen_at, file_fingerprint) "
-            "VALUES (:file, :line_no, :why, :text, :format, :seen_at, :file_fingerprint) "
-            "ON CONFLICT DO NOTHING", list(rejects))
+        prefix, conn = self.prefix, self.conn
+        bulk.insert(conn, "open_messages", ("key", "last_ts", "state"),
+                    [(prefix + k, ts, json.dumps(state, separators=(",", ":"))) for k, ts, state in open_upserts],
+                    tail="ON CONFLICT (key) DO UPDATE SET last_ts = excluded.last_ts, state = excluded.state", key=0)
+        bulk.delete(conn, "open_messages", "key", [prefix + k for k in open_deletes])
+        bulk.insert(conn, "rejects", REJECT_COLUMNS,
+                    [(r["file"], r["line_no"], r["why"], r["text"], r["format"], r["seen_at"],
+                      self._key(r["file_fingerprint"])) for r in rejects], tail="ON CONFLICT DO NOTHING")
         if progress:
-            save_progress(cur, {**progress, "fingerprint": self._key(progress["fingerprint"])})
+            save_progress(conn, {**progress, "fingerprint": self._key(progress["fingerprint"])})
         result.new_persons = self.new_persons - before
         return result
 
@@ -383,12 +383,11 @@ class Writer:
             if record[R_FLAGS] & FINAL:
                 del self.handles[handle]
                 self.seen.discard(handle)
-        cur = self.conn.cursor()
-        cur.executemany(f"INSERT INTO sends VALUES ({_placeholders(len(SEND_COLUMNS))})", inserts)
-        cur.executemany(f"UPDATE sends SET ({', '.join(SEND_COLUMNS[1:])}) = ({_placeholders(len(SEND_COLUMNS) - 1)}) "
-                        "WHERE id = ?", [(*r[1:], r[0]) for r in updates])
-        cur.executemany(f"INSERT INTO soft_bounces VALUES ({_placeholders(len(SOFT_COLUMNS))}) ON CONFLICT (send) "
-                        f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in SOFT_COLUMNS[1:])}", soft_writes)
+        conn = self.conn
+        bulk.insert(conn, "sends", SEND_COLUMNS, inserts)
+        bulk.update(conn, "sends", SEND_COLUMNS, updates)
+        bulk.insert(conn, "soft_bounces", SOFT_COLUMNS, soft_writes, key=F_SEND,
+                    tail=f"ON CONFLICT (send) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in SOFT_COLUMNS[1:])}")
         if extras:
             self._actions(extras, result, acc)
 
@@ -575,23 +574,23 @@ class Writer:
     def _counts(self, counts: Counter, spans: dict, domain_counts: dict) -> None:
         # In key order: two hosts adding to the same rows take their locks
         # in the same order, and never wait for each other in a circle.
-        cur = self.conn.cursor()
-        upsert = "INSERT INTO counts (hour, campaign, metric, n) VALUES (?, ?, ?, ?) ON CONFLICT (hour, campaign, metric) "
+        conn = self.conn
         rows = [(*k, n) for k, n in counts.items() if n]
         rows.extend((h, c, M_FIRST, lo) for (h, c), (lo, _) in spans.items())
         rows.extend((h, c, M_LAST, hi) for (h, c), (_, hi) in spans.items())
         rows.sort()
-        first_last = [r for r in rows if r[2] >= M_FIRST]
-        cur.executemany(upsert + "DO UPDATE SET n = counts.n + excluded.n", [r for r in rows if r[2] < M_FIRST])
-        cur.executemany(upsert + f"DO UPDATE SET n = {self.least}(counts.n, excluded.n)",
-                        [r for r in first_last if r[2] == M_FIRST])
-        cur.executemany(upsert + f"DO UPDATE SET n = {self.greatest}(counts.n, excluded.n)",
-                        [r for r in first_last if r[2] == M_LAST])
-        cur.executemany("INSERT INTO domain_counts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, campaign, domain) "
-                        "DO UPDATE SET sent = domain_counts.sent + excluded.sent, "
-                        "delivered = domain_counts.delivered + excluded.delivered, "
-                        "hard = domain_counts.hard + excluded.hard, soft = domain_counts.soft + excluded.soft",
-                        sorted((*k, *v) for k, v in domain_counts.items() if any(v)))
+        on_key, order = "ON CONFLICT (hour, campaign, metric) DO UPDATE SET n = ", "hour, campaign, metric"
+        for chosen, update in ((lambda m: m < M_FIRST, "counts.n + excluded.n"),
+                               (lambda m: m == M_FIRST, f"{self.least}(counts.n, excluded.n)"),
+                               (lambda m: m == M_LAST, f"{self.greatest}(counts.n, excluded.n)")):
+            bulk.insert(conn, "counts", COUNT_COLUMNS, [r for r in rows if chosen(r[2])], tail=on_key + update,
+                        order=order)
+        bulk.insert(conn, "domain_counts", DOMAIN_COUNT_COLUMNS,
+                    sorted((*k, *v) for k, v in domain_counts.items() if any(v)),
+                    tail="ON CONFLICT (hour, campaign, domain) DO UPDATE SET sent = domain_counts.sent + excluded.sent, "
+                         "delivered = domain_counts.delivered + excluded.delivered, "
+                         "hard = domain_counts.hard + excluded.hard, soft = domain_counts.soft + excluded.soft",
+                    order="hour, campaign, domain")
 
     # -- reading a file again ---------------------------------------------
     def remove_source(self, fingerprint: str) -> int:
@@ -706,10 +705,8 @@ class Writer:
             self._contribute_action(row, acc, +1)
             if row[A_TYPE] in SUPPRESSING or (row[A_TYPE] == TYPE_CODE[HARD_BOUNCED] and row[A_CLASS] in (1, 2)):
                 self.touched.add(row[A_PERSON])
-        cur = self.conn.cursor()
-        cur.executemany(f"INSERT INTO actions VALUES ({_placeholders(len(ACTION_COLUMNS))})", inserts)
-        cur.executemany(f"UPDATE actions SET ({', '.join(ACTION_COLUMNS[1:])}) = "
-                        f"({_placeholders(len(ACTION_COLUMNS) - 1)}) WHERE id = ?", [(*r[1:], r[0]) for r in updates])
+        bulk.insert(self.conn, "actions", ACTION_COLUMNS, inserts)
+        bulk.update(self.conn, "actions", ACTION_COLUMNS, updates)
 
     def _action_row(self, event, person_id: int) -> tuple:
         name = self.name
