@@ -25,14 +25,18 @@ def is_url(target) -> bool:
     return isinstance(target, str) and target.startswith(URL_SCHEMES)
 
 
+_PASSWORD_PARAM = re.compile(r"(^|&)(password=)[^&]*")
+
+
 def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+    """The URL without its password (user:password@ or ?password=), for messages."""
+    head, mark, query = url.partition("?")
+    parts = urlsplit(head)
+    if parts.password is not None:
+        netloc = parts.netloc.rpartition("@")
+        user = netloc[0].split(":", 1)[0]
+        head = urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+    return head + mark + _PASSWORD_PARAM.sub(r"\1\2***", query)
 
 
 class PostgresProblem(RuntimeError):
