@@ -979,11 +979,15 @@ def _explain(exc: Exception) -> tuple[str, int]:
 
 
 def _redacted_db() -> str:
+    """The database this run was given (`--db URL`, `--db=URL`, else the
+    default), without its password."""
     from .store import default_db_path
     from .store.postgres import redacted
-    for i, arg in enumerate(sys.argv[:-1]):
-        if arg == "--db":
+    for i, arg in enumerate(sys.argv):
+        if arg == "--db" and i + 1 < len(sys.argv):
             return redacted(sys.argv[i + 1])
+        if arg.startswith("--db="):
+            return redacted(arg.removeprefix("--db="))
     return redacted(str(default_db_path()))
 
 

@@ -25,18 +25,32 @@ def is_url(target) -> bool:
     return isinstance(target, str) and target.startswith(URL_SCHEMES)
 
 
+_PASSWORD_PARAM = re.compile(r"(^|&)(password=)[^&]*")
+
+
 def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+    """The URL without its password (user:password@ or ?password=), for messages."""
+    head, mark, query = url.partition("?")
+    parts = urlsplit(head)
+    if parts.password is not None:
+        netloc = parts.netloc.rpartition("@")
+        user = netloc[0].split(":", 1)[0]
+        head = urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+    return head + mark + _PASSWORD_PARAM.sub(r"\1\2***", query)
 
 
 class PostgresProblem(RuntimeError):
     """Connecting or talking to PostgreSQL failed, phrased for the operator."""
+
+
+# What libpq and psycopg say when the server cannot be reached, is not ready
+# yet (or any more), or ends the session under a run.
+UNREACHABLE = ("Connection refused", "could not connect", "No such file or directory", "timeout expired",
+               "could not translate host name", "failed to resolve host")
+NOT_READY = ("the database system is starting up", "the database system is shutting down",
+             "the database system is in recovery mode", "the database system is not yet accepting connections")
+CUT_OFF = ("terminating connection", "server closed the connection", "connection is lost", "consuming input failed",
+           "the connection is closed")
 
 
 def explain(exc: Exception, url: str) -> str:
@@ -56,11 +70,11 @@ def explain(exc: Exception, url: str) -> str:
     if "permission denied" in text:
         detail = text.splitlines()[0].removeprefix("ERROR:").strip()
         return f"PostgreSQL denied emaillog what it needs at {where} ({detail}): grant the user rights on its schema"
-    if "Connection refused" in text or "could not connect" in text or "No such file or directory" in text \
-            or "timeout expired" in text or "could not translate host name" in text:
+    if any(phrase in text for phrase in UNREACHABLE):
         return f"cannot reach the PostgreSQL server at {where}: is it running, and is the host and port right?"
-    if "terminating connection" in text or "server closed the connection" in text or "connection is lost" in text \
-            or "consuming input failed" in text or "the connection is closed" in text:
+    if any(phrase in text for phrase in NOT_READY):
+        return f"the PostgreSQL server at {where} is starting up or shutting down: try again in a moment"
+    if any(phrase in text for phrase in CUT_OFF):
         return ("the PostgreSQL server closed the connection mid-run (restarted?): what was committed is kept, "
                 "the next run resumes from there")
     first = text.splitlines()[0] if text else type(exc).__name__
