@@ -85,14 +85,55 @@ def cpu_ticks() -> tuple[int, int] | None:
     return sum(fields) - idle, sum(fields)
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (field 3 is [0])."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2:].split()
+
+
+class ServerCpu:
+    """CPU seconds used by a PostgreSQL server on this machine: the postmaster,
+    its live processes and those it has reaped. None when the server runs
+    elsewhere (or /proc does not show it). All its sessions count, not only ours."""
+
+    def __init__(self, backend_pid: int | None):
+        self.postmaster = None
+        try:
+            self.postmaster = int(_stat(backend_pid)[1])
+        except (OSError, ValueError, IndexError, TypeError):
+            pass
+
+    def seconds(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        try:
+            own = _stat(self.postmaster)
+            ticks = sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
+        except (OSError, ValueError):
+            return None
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = _stat(entry.name)
+                    if int(fields[1]) == self.postmaster:
+                        ticks += int(fields[11]) + int(fields[12])
+                except (OSError, ValueError, IndexError):
+                    continue  # ended meanwhile: the postmaster's cutime has it
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class Phase:
     """Wall time, the CPU seconds of the processes it ran (they must all end
-    inside it) and the share of the whole machine that was busy meanwhile
-    (the PostgreSQL server included)."""
+    inside it), those of the PostgreSQL server when given, and the share of
+    the whole machine that was busy meanwhile (whoever kept it busy)."""
+
+    def __init__(self, server: ServerCpu | None = None):
+        self.server = server
 
     def __enter__(self):
         self.ticks = cpu_ticks()
         self.children = os.times()
+        self.server_before = self.server.seconds() if self.server else None
         self.start = time.perf_counter()
         return self
 
@@ -101,6 +142,9 @@ class Phase:
         after = os.times()
         self.cpu = (after.children_user - self.children.children_user) + (after.children_system
                                                                           - self.children.children_system)
+        server_after = self.server.seconds() if self.server else None
+        self.server_cpu = (server_after - self.server_before
+                           if server_after is not None and self.server_before is not None else None)
         ticks = cpu_ticks()
         self.busy = ((ticks[0] - self.ticks[0]) / (ticks[1] - self.ticks[1])
                      if ticks and self.ticks and ticks[1] > self.ticks[1] else None)
@@ -129,12 +173,18 @@ class Postgres:
         join = "&" if "?" in base_url else "?"
         self.url = f"{base_url}{join}options=-csearch_path%3D{self.schema}"
 
-    def _run(self, sql: str, *params):
+    def _run(self, sql: str, *params, then=None):
+        """Rows of one statement (or what `then(cursor)` makes of it), on a connection of its own."""
         try:
             with self.psycopg.connect(self.base, autocommit=True) as conn:
-                return conn.execute(sql, params).fetchall() if params else conn.execute(sql)
+                cur = conn.execute(sql, params or None)
+                return then(cur) if then else (cur.fetchall() if cur.description else [])
         except self.psycopg.Error as exc:
             raise SystemExit(f"PostgreSQL at {self.base!r}: {exc}".strip()) from None
+
+    def server_cpu(self) -> ServerCpu:
+        # Read while the session lives: its backend's parent is the postmaster.
+        return self._run("SELECT pg_backend_pid()", then=lambda cur: ServerCpu(cur.fetchone()[0]))
 
     def fresh(self) -> None:
         self._run(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
@@ -200,12 +250,12 @@ def run_postgres(logs: list[dict], pg: Postgres, env: dict) -> dict:
     threads = [threading.Thread(target=one, args=(i, log)) for i, log in enumerate(logs)]
     for thread in threads:
         thread.start()
-    with Phase() as phase:
+    with Phase(pg.server_cpu()) as phase:
         go.wait()
         for thread in threads:
             thread.join()
     summaries = [ingest_summary(r, f"the PostgreSQL ingest of {log['host']}") for r, log in zip(results, logs)]
-    return {"wall": phase.wall, "cpu": phase.cpu, "busy": phase.busy,
+    return {"wall": phase.wall, "cpu": phase.cpu, "busy": phase.busy, "server_cpu": phase.server_cpu,
             "rss": max((r["rss"] for r in results if r["rss"]), default=None),
             "lines": sum(s["lines_read"] for s in summaries),
             "events": sum(s["events_added_total"] for s in summaries),
@@ -324,6 +374,8 @@ def summarise(runs: list[dict], lines: int) -> dict:
            "lines_per_second": spread([lines / r["wall"] for r in runs]),
            "client_cpu_seconds": spread([r["cpu"] for r in runs]),
            "machine_busy": spread([r["busy"] for r in runs]) if all(r["busy"] is not None for r in runs) else None,
+           "server_cpu_seconds": (spread([r["server_cpu"] for r in runs])
+                                  if all(r.get("server_cpu") is not None for r in runs) else None),
            "peak_rss_kb": max((r["rss"] for r in runs if r["rss"]), default=None),
            "events": last["events"], "bytes": last["size"],
            "bytes_per_event": last["size"] / last["events"] if last["events"] else None}
@@ -336,16 +388,18 @@ def report(f: dict) -> None:
     build = {True: "compiled", False: "pure Python", None: "build unknown"}[f["compiled"]]
     print(f"\n{f['hosts']} hosts, {f['lines']:,} lines in all; {f['runs']} paired run(s), median [min-max]; "
           f"{f['cpus']} CPUs (the PostgreSQL server shares them); emaillog {build}: {f['emaillog'][0]}")
-    print(f"{'step':34} {'seconds':>18} {'lines/s':>22} {'client CPU s':>13} {'machine busy':>13} {'peak RSS':>9}")
+    print(f"{'step':34} {'seconds':>18} {'lines/s':>22} {'client CPU s':>13} {'server CPU s':>13} "
+          f"{'machine busy':>13} {'peak RSS':>9}")
     for name, key in ((f"(a) SQLite, 1 writer, {f['hosts']} files", "sqlite_one_writer"),
                       (f"(b) PostgreSQL, {f['hosts']} writers at once", "postgres_many_writers")):
         s = f[key]
         sec, rate = s["seconds"], s["lines_per_second"]
         busy = f"{s['machine_busy']['median']:.0%}" if s["machine_busy"] else ""
         rss = f"{s['peak_rss_kb'] / 1024:.0f} MB" if s["peak_rss_kb"] else ""
+        server = f"{s['server_cpu_seconds']['median']:.1f}" if s.get("server_cpu_seconds") else ""
         print(f"{name:34} {sec['median']:7.1f} [{sec['min']:.1f}-{sec['max']:.1f}] "
               f"{rate['median']:>9,.0f} [{rate['min'] / 1e3:.0f}k-{rate['max'] / 1e3:.0f}k] "
-              f"{s['client_cpu_seconds']['median']:13.1f} {busy:>13} {rss:>9}")
+              f"{s['client_cpu_seconds']['median']:13.1f} {server:>13} {busy:>13} {rss:>9}")
     ratio = f["ratio"]
     print(f"ratio (b)/(a) in lines/s: {ratio['median']:.2f}x [{ratio['min']:.2f}-{ratio['max']:.2f}], paired run by run")
     walls = f["postgres_many_writers"].get("host_seconds")
