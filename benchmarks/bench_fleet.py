@@ -263,21 +263,12 @@ def run_postgres(logs: list[dict], pg: Postgres, env: dict) -> dict:
             "host_walls": [r["wall"] for r in results], "size": pg.size()}
 
 
-def _without_ids(value):
-    """Ids are each database's own (blocks per host in PostgreSQL)."""
-    if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items() if k not in ("id", "event_id", "at")}
-    if isinstance(value, list):
-        return [_without_ids(v) for v in value]
-    return value
-
-
 def stats(db: str, env: dict) -> dict:
     proc = subprocess.run([*emaillog(), "stats", "--json", "--at", AT], capture_output=True, text=True,
                           env={**env, "EMAILLOG_DB": db})
     if proc.returncode:
         raise SystemExit(f"emaillog stats on {db} failed: {proc.stderr.strip()}")
-    return _without_ids(json.loads(proc.stdout))
+    return json.loads(proc.stdout)
 
 
 def check(logs: list[dict], sqlite_db: Path, pg: Postgres, env: dict) -> tuple[bool, list[str]]:
