@@ -6,7 +6,7 @@ Line shapes are those of the genuine capture in tests/logs/postfix/ (Postfix
 follow a realistic mix, and messages interleave like a busy server's. The
 truth (events by type that the SPEC's rules give) is returned and printed.
 
-    python benchmarks/generate_postfix.py OUT.log --messages 200000 [--seed 1]
+    python benchmarks/generate_postfix.py OUT.log --messages 200000 [--seed 1] [--host mx1]
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ def _qid(rng: random.Random) -> str:
     return "".join(rng.choice("0123456789ABCDEF") for _ in range(11))
 
 
-def generate(path: str, messages: int, seed: int = 1, start: datetime | None = None) -> dict:
-    """Write the log; return the truth: events by type, lines, messages."""
+def generate(path: str, messages: int, seed: int = 1, start: datetime | None = None, host: str = HOST) -> dict:
+    """Write the log of the server `host`; return the truth: events by type,
+    lines, messages."""
     rng = random.Random(seed)
     start = start or datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc)
     kinds, weights = zip(*((k, w) for w, k in MIX))
@@ -62,7 +63,7 @@ def generate(path: str, messages: int, seed: int = 1, start: datetime | None = N
     def emit(t, prog, pid, text):
         nonlocal seq
         seq += 1
-        heapq.heappush(heap, (t, seq, f"{_stamp(t)} {HOST} postfix/{prog}[{pid}]: {text}\n"))
+        heapq.heappush(heap, (t, seq, f"{_stamp(t)} {host} postfix/{prog}[{pid}]: {text}\n"))
 
     lines = 0
     with open(path, "w") as out:
@@ -122,7 +123,7 @@ def generate(path: str, messages: int, seed: int = 1, start: datetime | None = N
                 emit(last, "qmgr", qpid, f"{qid}: from=<{sender}>, status=expired, returned to sender")
             if bounced or expired:
                 ndn = _qid(rng)
-                emit(last, "cleanup", cpid, f"{ndn}: message-id=<{last:%Y%m%d%H%M%S}.{ndn}@{HOST}.news.example.net>")
+                emit(last, "cleanup", cpid, f"{ndn}: message-id=<{last:%Y%m%d%H%M%S}.{ndn}@{host}.news.example.net>")
                 emit(last, "qmgr", qpid, f"{ndn}: from=<>, size=3120, nrcpt=1 (queue active)")
                 emit(last, "bounce", 5000, f"{qid}: sender non-delivery notification: {ndn}")
                 emit(last, "local", 5001, f"{ndn}: to=<{sender}>, relay=local, delay=0.01, delays=0/0/0/0, "
@@ -147,8 +148,9 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--host", default=HOST, help="the server's name in each line [default: %(default)s]")
     args = ap.parse_args()
-    print(json.dumps(generate(args.out, args.messages, args.seed), indent=2))
+    print(json.dumps(generate(args.out, args.messages, args.seed, host=args.host), indent=2))
 
 
 if __name__ == "__main__":
