@@ -856,15 +856,29 @@ def rejects(
 def migrate(
     ctx: typer.Context,
     rebuild: bool = typer.Option(False, "--rebuild", help="Also compute the derived state (hourly counts, suppression intervals) again from the events."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="URL", help="Copy this SQLite database into the PostgreSQL database at URL (postgresql://...), for many servers; copying again adds nothing."),
+    json_out: bool = typer.Option(False, "--json", help="With --to: print what was copied as one JSON document."),
 ):
     """Bring the database up to date with this version's layout.
 
     Any command does this when it opens an older database; this one says what
     it did. A database of the first release is converted (every event, the
     open messages and the rejected lines are kept), with a progress bar.
+
+    With --to URL, the database is copied into a shared PostgreSQL one, in
+    one transaction, with a progress bar. Rows are matched by what they are,
+    not by id, so the target may hold other hosts' data and a second copy
+    adds nothing. File positions go under this host's name ($EMAILLOG_HOST,
+    else the host name): run it on the machine that wrote the file, then
+    point that machine's ingest at the URL and it goes on where it stopped.
     """
     from .lock import IngestLock
     g: Globals = ctx.obj
+    if to is not None:
+        _copy_to(g, to, json_out)
+        return
+    if json_out:
+        raise Fatal("--json goes with --to URL", EXIT_USAGE)
     with IngestLock(g.db_path, 60.0):
         store = g.store()
         try:
@@ -878,6 +892,41 @@ def migrate(
                       f"{sizes['suppressions']} suppression intervals")
         finally:
             store.close()
+
+
+def _copy_to(g: "Globals", url: str, json_out: bool) -> None:
+    """migrate --to: both databases locked against this host's ingest while copying."""
+    from .lock import IngestLock
+    from .progress import migration_progress
+    from .store import Store, is_url
+    from .store.copy import Copy, CopyRefused
+    if not is_url(url):
+        raise Fatal(f"--to takes a postgresql:// URL, not {url!r}", EXIT_USAGE)
+    if is_url(g.db_path):
+        raise Fatal("migrate --to copies a SQLite database: pass its file with --db", EXIT_USAGE)
+    with IngestLock(g.db_path, 60.0), IngestLock(url, 60.0):
+        source = g.store()
+        target = Store(url)
+        g.opened.append(target)
+        config = g.config()
+        with migration_progress("copying into PostgreSQL") as progress:
+            try:
+                with target.transaction():
+                    copied = Copy(source, target, config, progress).run()
+            except CopyRefused as exc:
+                raise Fatal(f"cannot copy into {target.name}: {exc}") from None
+    kinds = ("persons", "sends", "actions", "file positions", "open messages", "rejects", "erasures")
+    summary = {"from": source.name, "to": target.name, "host": target.host,
+               "added": {k: copied.added[k] for k in kinds},
+               "already_there": {k: copied.present[k] for k in kinds[:3]}}
+    if json_out:
+        from .output import write_json
+        write_json(summary)
+        return
+    added = ", ".join(f"{n} {what}" for what, n in copied.added.items() if n) or "nothing"
+    present = sum(copied.present.values())
+    print(f"copied {source.name} into {target.name} as host {target.host}: added {added}"
+          + (f"; {present} row(s) were there already" if present else ""))
 
 
 @app.command("formats", cls=ReadableHelpCommand)

@@ -55,6 +55,9 @@ class migration_progress:
     """A progress bar for converting an older database (on a terminal);
     yields the callable(done, total) Store wants, or None."""
 
+    def __init__(self, label: str = "converting the database"):
+        self.label = label
+
     def __enter__(self):
         import sys
         self.bar = None
@@ -65,7 +68,7 @@ class migration_progress:
     def update(self, done: int, total: int) -> None:
         if self.bar is None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-            self.bar = Progress(TextColumn("converting the database"), BarColumn(), MofNCompleteColumn(),
+            self.bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(),
                                 TimeRemainingColumn(), transient=True)
             self.bar.start()
             self.task = self.bar.add_task("convert", total=total)
