@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="Turn raw mail-server logs into per-person email activity: sends, deliveries, "
-         "bounces, suppression and retries. Data lives in one SQLite file.",
+         "bounces, suppression and retries. Data lives in one SQLite file, or one PostgreSQL database for many servers.",
 )
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CANNOT_ANSWER, EXIT_LOCKED = 0, 1, 2, 3, 75
