@@ -36,11 +36,12 @@ def _staged(conn, rows) -> bool:
 
 
 def _stage(conn, table: str, columns: tuple[str, ...], rows) -> str:
-    """The rows in this transaction's staging copy of `table`; its name."""
+    """The rows in this transaction's staging copy of `table`; its name.
+    The copy has every column of the table (without its constraints): it
+    lives as long as the session, and callers stage different columns."""
     stage = f"stage_{table}"
-    cols = ", ".join(columns)
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-                 f"SELECT {cols} FROM {table} WITH NO DATA")
+                 f"SELECT * FROM {table} WITH NO DATA")
     conn.execute(f"TRUNCATE {stage}")
     conn.copy_rows(stage, columns, rows)
     return stage
