@@ -201,3 +201,13 @@ def run(tmp_path, monkeypatch, capsys, database):
         return subprocess.CompletedProcess(args, code, out, err)
 
     return _run
+
+
+def without(value, keys: tuple[str, ...]):
+    """JSON output with these keys left out at any depth (ids and times a
+    database gives on its own)."""
+    if isinstance(value, dict):
+        return {k: without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [without(v, keys) for v in value]
+    return value

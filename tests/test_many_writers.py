@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import LOGS, emaillog_command, postgres_url
+from conftest import LOGS, emaillog_command, postgres_url, without
 
 # Five captures of real MTAs; they share people, campaigns and reply texts,
 # so the hosts meet on the same rows.
@@ -33,11 +33,7 @@ def emaillog(db, home, *args, ok=(0,)) -> str:
 
 def _without_ids(value):
     """Ids are the database's own (blocks per host in PostgreSQL)."""
-    if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items() if k not in ("id", "event_id", "at")}
-    if isinstance(value, list):
-        return [_without_ids(v) for v in value]
-    return value
+    return without(value, ("id", "event_id", "at"))
 
 
 def answers(db, home) -> dict:

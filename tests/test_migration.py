@@ -12,18 +12,14 @@ import sqlite3
 
 import pytest
 
-from conftest import LOGS, ROOT
+from conftest import LOGS, ROOT, without
 
 FIXTURE = ROOT / "tests" / "data" / "release-0.1"
 AT = "2026-11-29T08:00:00Z"
 
 
 def without_ids(value):
-    if isinstance(value, dict):
-        return {k: without_ids(v) for k, v in value.items() if k not in ("id", "event_id", "seen_at")}
-    if isinstance(value, list):
-        return [without_ids(v) for v in value]
-    return value
+    return without(value, ("id", "event_id", "seen_at"))
 
 
 def rows(text: str) -> list[str]:
