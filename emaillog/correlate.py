@@ -261,6 +261,8 @@ class Correlator:
         from . import classify
         self.classify = classify.classify_memo
         self.parse_reply = classify.parse_reply
+        from .formats import FORMATS
+        self.stable_ids = frozenset(name for name, m in FORMATS.items() if getattr(m, "IDS_NEVER_REUSED", False))
 
     # -- state -------------------------------------------------------------
     @cython.locals(state=MessageState)
@@ -390,9 +392,12 @@ class Correlator:
 
     def _mkey(self, state) -> int:
         """A message's identity as the first release's event keys named it:
-        its key and, unless the key is unique by itself (an ESP's message id),
-        the time it was first seen (queue ids are reused)."""
-        return hash32(state.key if state.unique_key else f"{state.first_ts}|{state.key}")
+        its key and, unless the key is unique by itself (an ESP's message id,
+        an MTA's id that is never reused), the time it was first seen (queue
+        ids are reused)."""
+        if state.unique_key or state.format in self.stable_ids:
+            return hash32(state.key)
+        return hash32(f"{state.first_ts}|{state.key}")
 
     @cython.locals(state=MessageState, copy=MessageState, view=SendView, theirs=SendView)
     def _hand_off(self, state, person, ts, fmt, detail, host, queue_id, src, line, recipient) -> bool:

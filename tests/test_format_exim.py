@@ -140,6 +140,26 @@ def test_a_line_repeated_after_completed_is_the_same_send(tmp_path, ingest):
     assert [e["reason"] for e in store.events(types=["hard_bounced"])] == ["bad_domain"]
 
 
+def test_a_line_repeated_after_completed_in_a_later_run_is_the_same_send(tmp_path, ingest):
+    """Issue 13 item 8, across runs: the parser's memory of completed
+    messages is gone, but an Exim id is never reused, so the repeat merges
+    into the stored send instead of opening a second one."""
+    bounce = ("2026-12-02 13:15:19 1xYkB5-0007iv-0E ** bob@no-such-domain.example "
+              "F=<bounces+spring@news.example.net>: Unrouteable address DT=0s")
+    log = tmp_path / "mainlog"
+    log.write_text("2026-12-02 13:15:19 1xYkB5-0007iv-0E <= bounces+spring@news.example.net P=esmtp S=673 "
+                   "id=spring.1@news.example.net\n" + bounce + "\n"
+                   "2026-12-02 13:18:34 1xYkB5-0007iv-0E Completed QT=3m15s\n")
+    store, _ = ingest([log], format="exim")
+    first = [(e["type"], e["person"], e["ts"]) for e in store.events()]
+    with log.open("a") as f:
+        f.write(bounce.replace("13:15:19", "13:19:00") + "\n")
+    store, summary = ingest([log], format="exim")
+    assert summary.lines_read == 1
+    assert [(e["type"], e["person"], e["ts"]) for e in store.events()] == first
+    assert sorted(t for t, _, _ in first) == ["hard_bounced", "sent"]
+
+
 def test_arrival_sender_message_id_and_notice():
     seen = one("2010-09-13 05:00:13 [1487] 1Ov4tU-0000Nz-Rm <= mailling.list@domain.com H=mailhost.domain.com "
                "[208.42.54.2]:51792 I=[67.215.162.175]:25 P=esmtps X=TLSv1:AES256-SHA:256 CV=no S=21778 "

@@ -40,6 +40,10 @@ from .syslog import HEADER, stamp
 
 NAME = "exim"
 DESCRIPTION = "Exim main log (exim4 mainlog), plain or through syslog"
+# An Exim message id encodes the time and process that made it: a host never
+# gives one to two messages, so a line about it read in a later run (a
+# repeated `**` after `Completed`) is about the same send.
+IDS_NEVER_REUSED = True
 
 MSGID = r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6}(?:[0-9A-Za-z]{5})?-[0-9A-Za-z]{2}(?:[0-9A-Za-z]{2})?"
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?(?: [+-]\d{4})?"
