@@ -108,6 +108,8 @@ def ingest_summary(data: dict) -> Group:
     if data["soft_bounce_attempts_merged"]:
         table.add_row("later attempts of a soft bounce", str(data["soft_bounce_attempts_merged"]))
     table.add_row("already known", str(data["events_already_known"]))
+    if data.get("resolver_failures_demoted"):
+        table.add_row("\"no such domain\" taken as our resolver failing", str(data["resolver_failures_demoted"]))
     table.add_row("lines skipped", str(data["lines_skipped"]))
     table.add_row("lines rejected", str(data["lines_rejected"]))
     if data["notices_skipped"]:

@@ -6,8 +6,8 @@ Subcommands::
     send_scenario.py build PROFILE --out FILE.scenario.json [--seed N]
     send_scenario.py send FILE.scenario.json [--host 127.0.0.1] [--port 25]
                      [--via smtp|sendmail|as-built] [--sendmail /usr/sbin/sendmail]
-                     [--delay 0.3]
-    send_scenario.py map FILE.scenario.json virtual|access|aliases|zone
+                     [--delay 0.3] [--messages 1,3]
+    send_scenario.py map FILE.scenario.json virtual|access|aliases|zone|zone_failing
 
 Profiles: ``postfix`` (the big ``scenario.log``: ~100 messages, 1-5 recipients,
 every sink behaviour, campaigns spring/autumn/welcome, repeats), ``rfc3339``
@@ -447,6 +447,55 @@ def build_resolver(seed):
                      "default": "NXDOMAIN"}}
 
 
+FLAKY_NOTE = ("flaky.example accepted mail within the retry window: our resolver failing, "
+              "not a bad domain")
+
+
+def build_resolver_flap(seed):
+    """Our own resolver failing for a while: flaky.example (MX -> mx1.flaky.example
+    A 127.0.0.2, the sink) takes message 1, then the stub DNS says it does not
+    exist (``zone_failing``, loaded with SIGHUP) while message 2 goes out, then
+    answers again for message 3.  The capture script sends one phase at a time
+    (``send --messages N``) and swaps the zone between phases."""
+    b = Builder(seed)
+    X = DNS_EXPECT
+    ok = {"events": ["sent", "delivered"]}
+    m1 = b.add("spring", [rcpt("ann@flaky.example", "ok"), rcpt("ok@example.com", "ok")],
+               note="phase 1: flaky.example resolves and accepts mail")
+    bob = dns_rcpt("bob@flaky.example", "dns:flap",
+                   {"events": ["sent", "soft_bounced"], "bounce_class": None,
+                    "reason": "dns_tempfail", "dsn": "5.4.4", "note": FLAKY_NOTE},
+                   "flaky.example: NXDOMAIN from our stub resolver during phase 2 only",
+                   mta_verdict="the MTA bounces at once as if the domain did not exist "
+                               "(Postfix: dsn=5.4.4 status=bounced 'Host or domain name not "
+                               "found'; Exim: '** ... Unrouteable address')")
+    carol = dns_rcpt("carol@no-such-domain.example", "dns:nxdomain", X["nxdomain"],
+                     "no-such-domain.example: NXDOMAIN in every phase")
+    m2 = b.add("spring", [bob, carol],
+               note="phase 2: the stub DNS answers NXDOMAIN for flaky.example and every name "
+                    "under it; both recipients are bounced by the MTA")
+    m3 = b.add("spring", [rcpt("dave@flaky.example", "ok")],
+               note="phase 3: the zone is restored, flaky.example accepts mail again")
+    for m, phase in ((m1, 1), (m2, 2), (m3, 3)):
+        m["phase"] = phase
+    assert all(r["expect"] is not None for m in b.messages for r in m["recipients"])
+    records = {"flaky.example": {"MX": [[10, "mx1.flaky.example"]]},
+               "mx1.flaky.example": {"A": ["127.0.0.2"]},
+               "example.com": {"MX": [[10, "mx1.example.com"]]},
+               "mx1.example.com": {"A": ["127.0.0.2"]}}
+    zone = {"records": records, "rcode": {}, "default": "NXDOMAIN"}
+    failing = {"records": {k: v for k, v in records.items()
+                           if k != "flaky.example" and not k.endswith(".flaky.example")},
+               "rcode": {}, "default": "NXDOMAIN"}
+    return {"profile": "resolver_flap", "messages": b.messages, "aliases": {}, "local_reject": [],
+            "zone": zone, "zone_failing": failing,
+            "phases": [{"phase": 1, "messages": [1], "zone": "zone"},
+                       {"phase": 2, "messages": [2], "zone": "zone_failing",
+                        "note": "flaky.example and mx1.flaky.example are left out: NXDOMAIN "
+                                "(with an SOA, as a real server sends)"},
+                       {"phase": 3, "messages": [3], "zone": "zone"}]}
+
+
 def build_probes(seed):
     """Postfix with reject_unverified_recipient and reject_unverified_sender:
     verify(8) probes (status=deliverable/undeliverable) before the real mail,
@@ -558,7 +607,8 @@ def build_multi(seed):
 
 PROFILES = {"postfix": build_postfix, "rfc3339": build_rfc3339, "sample": build_sample,
             "mta": build_mta, "filter": build_filter, "resolver": build_resolver,
-            "probes": build_probes, "msp": build_msp, "multi": build_multi}
+            "probes": build_probes, "msp": build_msp, "multi": build_multi,
+            "resolver_flap": build_resolver_flap}
 
 
 def render(m):
@@ -579,10 +629,12 @@ def now():
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def send(path, host, port, via, sendmail, delay):
+def send(path, host, port, via, sendmail, delay, only=None):
     with open(path, encoding="utf-8") as fh:
         sc = json.load(fh)
     for m in sc["messages"]:
+        if only is not None and m["n"] not in only:
+            continue
         method = m["via"] if via == "as-built" else via
         m["via"] = method
         data = render(m)
@@ -623,9 +675,11 @@ def main(argv=None):
     p.add_argument("--via", default="as-built", choices=["as-built", "smtp", "sendmail"])
     p.add_argument("--sendmail", default="/usr/sbin/sendmail")
     p.add_argument("--delay", type=float, default=0.3)
+    p.add_argument("--messages", help="send only these message numbers (comma-separated); "
+                   "the others are left as they are in the file")
     p = sub.add_parser("map")
     p.add_argument("file")
-    p.add_argument("kind", choices=["virtual", "access", "aliases", "zone"])
+    p.add_argument("kind", choices=["virtual", "access", "aliases", "zone", "zone_failing"])
     a = ap.parse_args(argv)
     if a.cmd == "build":
         sc = PROFILES[a.profile](a.seed)
@@ -642,12 +696,13 @@ def main(argv=None):
             fh.write("\n")
         print(json.dumps(sc["counts"]))
     elif a.cmd == "send":
-        send(a.file, a.host, a.port, a.via, a.sendmail, a.delay)
+        only = {int(x) for x in a.messages.split(",")} if a.messages else None
+        send(a.file, a.host, a.port, a.via, a.sendmail, a.delay, only)
     else:
         with open(a.file, encoding="utf-8") as fh:
             sc = json.load(fh)
-        if a.kind == "zone":
-            print(json.dumps(sc["zone"], indent=1))
+        if a.kind in ("zone", "zone_failing"):
+            print(json.dumps(sc[a.kind], indent=1))
         elif a.kind == "aliases":
             for k, v in sc.get("local_aliases", {}).items():
                 print(f"{k}: {v}")

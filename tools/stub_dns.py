@@ -25,6 +25,11 @@ an SOA in the authority section, as a real server sends).  A name under an
 ``rcode`` suffix gets that rcode (``DROP``: no reply).  Any other name gets
 ``default`` (NXDOMAIN, with an SOA).  Record types: A, AAAA, MX, CNAME, TXT, PTR.
 Each query is logged as one JSON line (time, client, name, type, answer).
+
+SIGHUP re-reads the zone file (a capture can change the answers mid-run, e.g.
+make a domain NXDOMAIN for a while: tools/capture_postfix_resolver_flap.sh);
+queries after the reload get the new answers.  A zone file that fails to
+load leaves the old zone in place.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import argparse
 import datetime as _dt
 import ipaddress
 import json
+import signal
 import socket
 import socketserver
 import struct
@@ -106,9 +112,10 @@ def soa_rr(zone_name: str) -> bytes:
 
 def lookup(qname: str, qtype: int):
     """Return (rcode name, [(rtype, value)], authority_zone or None)."""
+    zone = ZONE  # one zone for the whole answer, even if SIGHUP swaps it meanwhile
     name = qname.lower().rstrip(".")
-    recs = ZONE.get("records", {})
-    for suffix, rc in ZONE.get("rcode", {}).items():
+    recs = zone.get("records", {})
+    for suffix, rc in zone.get("rcode", {}).items():
         s = suffix.lower().rstrip(".")
         if name == s or name.endswith("." + s):
             return rc.upper(), [], None
@@ -125,7 +132,7 @@ def lookup(qname: str, qtype: int):
             answers += [(tname, v) for v in entry.get(tname, [])]
         parent = ".".join(name.split(".")[-2:])
         return "NOERROR", answers, (None if answers else parent)
-    rc = ZONE.get("default", "NXDOMAIN").upper()
+    rc = zone.get("default", "NXDOMAIN").upper()
     return rc, [], ".".join(name.split(".")[-2:]) if rc == "NXDOMAIN" else None
 
 
@@ -190,6 +197,26 @@ class TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
 
+def load_zone(path: str) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def reload_on_hup(path: str) -> None:
+    """Install a SIGHUP handler that swaps in the zone file's new contents."""
+    def handler(_signum, _frame):
+        global ZONE
+        try:
+            zone = load_zone(path)
+        except (OSError, ValueError) as e:
+            print(f"stub_dns: reload of {path} failed, keeping the old zone: {e}", file=sys.stderr, flush=True)
+            return
+        with LOCK:
+            ZONE = zone
+        print(f"stub_dns: {now()} reloaded {path}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGHUP, handler)
+
+
 def main(argv=None) -> int:
     global ZONE, LOG
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -198,8 +225,8 @@ def main(argv=None) -> int:
     ap.add_argument("--port", type=int, default=53)
     ap.add_argument("--log")
     a = ap.parse_args(argv)
-    with open(a.zone, encoding="utf-8") as fh:
-        ZONE = json.load(fh)
+    ZONE = load_zone(a.zone)
+    reload_on_hup(a.zone)
     if a.log:
         LOG = open(a.log, "a", encoding="utf-8")
     udp = UDPServer((a.host, a.port), UDP)

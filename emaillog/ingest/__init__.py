@@ -50,6 +50,7 @@ class Summary:
     problems: list[dict] = field(default_factory=list)
     journal: dict | None = None  # ingest --journal: entries read, and the cursor it goes on after
     conflicts_retried: int = 0  # batches tried again after another host's write got in the way
+    resolver_demoted: int = 0  # "no such domain" for a domain that accepted mail: soft (rules/resolver.py)
 
     @property
     def failed(self) -> bool:
@@ -67,6 +68,7 @@ class Summary:
             "stale_messages_closed": self.stale_closed, "open_messages": self.open_messages,
             "waiting_for_newline": self.waiting, "rotated_files_finished": self.rotated, "reread": self.reread,
             "problems": self.problems, "journal": self.journal, "conflicts_retried": self.conflicts_retried,
+            "resolver_failures_demoted": self.resolver_demoted,
         }
 
 
@@ -231,7 +233,8 @@ class Ingest:
         s = self.summary
         s.events_added.update(result.added)
         s.events_known += result.known + batch.repeats
-        s.attempts_merged += batch.soft_facts - result.added.get("soft_bounced", 0)
+        s.attempts_merged += batch.soft_facts - result.added.get("soft_bounced", 0) + result.resolver_soft
+        s.resolver_demoted += result.resolver_demoted
         s.lines_read += batch.lines
         s.lines_by_format.update(batch.formats)
         s.skipped += batch.skipped

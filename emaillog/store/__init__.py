@@ -154,6 +154,12 @@ class Store:
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (fn.__name__, _now()))
                 self.applied.append(fn.__name__)
         convert.PROGRESS = None
+        if self.applied:  # the views of the layout now in place (ingest adjusts them to the config)
+            from ..config import Config
+            from .views import sync_views
+            defaults = Config()
+            with self.transaction():
+                sync_views(self.conn, defaults.retry_window_hours, defaults.spam_block_hours)
 
     def close(self) -> None:
         self.conn.close()

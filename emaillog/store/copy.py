@@ -91,6 +91,7 @@ class Copy:
         self._persons()
         self._sends()
         self._actions()
+        self._doubts()
         self.writer._counts(*self.acc)
         if self.writer.touched:
             self.writer._recompute()
@@ -180,6 +181,13 @@ class Copy:
             insert(self.dst, "sends", tuple(columns), new_rows)
             insert(self.dst, "soft_bounces", tuple(soft_columns), new_soft)
             self._tick(len(rows))
+
+    def _doubts(self) -> None:
+        """The resolver rule's doubts (store/doubts.py) of the sends copied."""
+        sends, names = self.maps["send"], self.maps[_N]
+        rows = [(sends[send], names[domain], ts, demoted) for send, domain, ts, demoted in
+                self.src.execute("SELECT send, domain, ts, demoted FROM dns_doubts").fetchall() if send in sends]
+        insert(self.dst, "dns_doubts", ("send", "domain", "ts", "demoted"), rows, tail="ON CONFLICT (send) DO NOTHING")
 
     def _stored_sends(self, rows: list[list]) -> dict[tuple, int]:
         """(person, mkey, queue_id, host, format) -> id of the target's sends like these."""

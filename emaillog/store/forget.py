@@ -254,6 +254,7 @@ def _erase_person(conn, person: int, config, erased: Counter) -> set[int]:
         writer._contribute_action(row, acc, -1)
     writer._counts(counts, {}, domain_counts)
     conn.execute("DELETE FROM soft_bounces WHERE send IN (SELECT id FROM sends WHERE person = ?)", (person,))
+    conn.execute("DELETE FROM dns_doubts WHERE send IN (SELECT id FROM sends WHERE person = ?)", (person,))
     erased["sends"] += conn.execute("DELETE FROM sends WHERE person = ?", (person,)).rowcount
     erased["other_events"] += conn.execute("DELETE FROM actions WHERE person = ?", (person,)).rowcount
     conn.execute("DELETE FROM suppressions WHERE person = ?", (person,))

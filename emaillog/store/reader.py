@@ -13,10 +13,14 @@ import heapq
 from collections.abc import Iterator
 
 from ..events import EVENT_TYPES, JSON_FIELDS
+from ..rules.resolver import note as resolver_note
 from .codec import epoch, hash32, iso, join_text
 from .schema import CLASS_NAME, CLASS_OF_OUTCOME, DELIVERED, TYPE_CODE
 
 ROW_FIELDS = (*JSON_FIELDS, "scope", "until")
+# A soft bounce, its send, its person, and whether the resolver rule demoted it.
+SOFT_TABLES = ("soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person "
+               "LEFT JOIN dns_doubts d ON d.send = b.send")
 SEND_TYPES = ("sent", "delivered", "hard_bounced", "soft_bounced")
 
 
@@ -159,7 +163,7 @@ class Reader:
                 ["s.out_ts IS NOT NULL" if len(outcomes) == 2 else outcomes[0]])
         if "soft_bounced" in wanted:
             add("soft", sends + ", b.first_ts, b.first_file, b.first_line, b.attempts, b.last_ts, b.first_reason, "
-                "b.first_code, b.first_dsn, b.first_text, b.first_arg", "soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person",
+                "b.first_code, b.first_dsn, b.first_text, b.first_arg, d.demoted", SOFT_TABLES,
                 "b.first_ts", "b.send", "s.person", "s.campaign")
         action_types = sorted(TYPE_CODE[t] for t in wanted if t not in ("sent",) and t in TYPE_CODE)
         if action_types:
@@ -213,11 +217,13 @@ class Reader:
         ended is the retry state's: `retries`)."""
         event = self._base(row)
         names = self.names()
-        first_ts, first_file, first_line, attempts, last_ts, reason, code, dsn, text, arg = row[12:22]
+        first_ts, first_file, first_line, attempts, last_ts, reason, code, dsn, text, arg, doubted = row[12:23]
         event.update(id=event["id"] + 1, ts=iso(first_ts), type="soft_bounced", reason=names.get(reason),
                      smtp_code=code, dsn=names.get(dsn), detail=join_text(self.template(text), arg, event["person"]),
                      attempts=attempts, last_attempt=iso(last_ts),
                      source=_source(self.sources().get(first_file), first_line))
+        if doubted:
+            event["note"] = resolver_note(event["person"].rpartition("@")[2])
         return event
 
     def _action(self, row) -> dict:
@@ -247,7 +253,7 @@ class Reader:
             queries = self._queries(None, None, None, None, None, None, False)
             kind = {0: "sent", 1: "soft", 2: "outcome"}[slot]
             select = next(sql for k, sql, _ in queries if k == kind).split(" FROM ")[0][len("SELECT "):]
-            table = {"soft": "soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person"}.get(
+            table = {"soft": SOFT_TABLES}.get(
                 kind, "sends s JOIN persons p ON p.id = s.person")
             key = "b.send" if kind == "soft" else "s.id"
         row = self.conn.execute(f"SELECT {select} FROM {table} WHERE {key} = ?", (row_id,)).fetchone()

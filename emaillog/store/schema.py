@@ -206,10 +206,8 @@ def m004_compact(conn):
         convert_release_1(conn)
     conn.execute("DROP TABLE events")
     from ..config import Config
-    from .views import sync_views, windows
-    defaults = Config()
-    sync_views(conn, defaults.retry_window_hours, defaults.spam_block_hours)
-    conn.execute("INSERT INTO meta VALUES ('windows', ?)", (windows(defaults),))
+    from .views import windows
+    conn.execute("INSERT INTO meta VALUES ('windows', ?)", (windows(Config()),))  # the views: Store._migrate
 
 
 @migration
@@ -279,3 +277,23 @@ def m010_many_writers(conn):
         conn.execute(f"CREATE SEQUENCE ids_{table} START WITH {start} INCREMENT BY {ID_BLOCK}")
     conn.execute("CREATE UNIQUE INDEX persons_address ON persons (address)")
     conn.execute("ALTER TABLE open_messages ALTER COLUMN last_ts TYPE BIGINT USING last_ts::bigint")
+
+
+@migration
+def m011_resolver_doubts(conn):
+    """Hard bounces saying their domain does not exist, kept so that a
+    delivery to that domain within the retry window, read before or after,
+    makes them soft (rules/resolver.py, store/doubts.py); and the index that
+    finds a domain's deliveries by hour. Stored bounces are reviewed now."""
+    _create(conn, """
+        CREATE TABLE dns_doubts (
+            send INTEGER PRIMARY KEY,      -- sends.id of a hard bounce (bad_domain: "host not found"...)
+            domain INTEGER NOT NULL,       -- names.id
+            ts INTEGER NOT NULL,           -- the verdict's time
+            demoted INTEGER NOT NULL       -- 1: the domain accepted mail within the window; now a soft bounce
+        )""")
+    conn.execute("CREATE INDEX dns_doubts_open ON dns_doubts (ts) WHERE demoted = 0")
+    conn.execute("CREATE INDEX domain_counts_accepts ON domain_counts (domain, hour) WHERE delivered > 0")
+    from ..config import Config
+    from .doubts import review
+    review(conn, Config())

@@ -15,6 +15,7 @@ keeps the two in agreement.
 from __future__ import annotations
 
 from ..events import EVENT_TYPES
+from ..rules.resolver import note_sql
 from .codec import sql_join
 from .dialect import SQLITE, dialect_of
 from .schema import (CLASS_CODE, M_DELIVERED, M_FIRST, M_HARD, M_LAST, M_SENT, M_SOFT, SUPPRESSION_REASONS)
@@ -56,6 +57,9 @@ def events() -> str:
               f"{_name('s.format')} AS source_format, {_name('s.host')} AS host")
     nothing = "NULL AS url"
     tail = "NULL AS machine, NULL AS note, NULL AS actor, NULL AS scope, NULL AS until"
+    doubt = (f"CASE WHEN EXISTS (SELECT 1 FROM dns_doubts d WHERE d.send = b.send AND d.demoted = 1) "
+             f"THEN {note_sql(_name('p.domain'))} END")
+    soft_tail = tail.replace("NULL AS note", f"{doubt} AS note")
     classes = _case("s.outcome", {code + 1: name for name, code in CLASS_CODE.items()})
     types = _case("a.type", dict(enumerate(EVENT_TYPES)))
     return f"""
@@ -75,7 +79,7 @@ def events() -> str:
         UNION ALL
         SELECT b.send * 4 + 1, {_iso('b.first_ts')}, 'soft_bounced', {common}, NULL, {_name('b.first_reason')},
                b.first_code, {_name('b.first_dsn')}, {_text('b.first_text', 'b.first_arg')}, {nothing},
-               {_source('b.first_file', 'b.first_line')}, b.attempts, {_iso('b.last_ts')}, {tail}
+               {_source('b.first_file', 'b.first_line')}, b.attempts, {_iso('b.last_ts')}, {soft_tail}
         FROM soft_bounces b JOIN sends s ON s.id = b.send JOIN persons p ON p.id = s.person
         UNION ALL
         SELECT a.id * 4 + 3, {_iso('a.ts')}, {types}, p.address, {_name('a.campaign')}, {_name('a.email')},

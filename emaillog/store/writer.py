@@ -59,6 +59,8 @@ ID_BLOCK = 1000  # ids a writer takes at a time from a shared database
 class BatchResult:
     added: Counter = field(default_factory=Counter)   # new events by type
     known: int = 0                                    # events that were stored already
+    resolver_demoted: int = 0                         # hard bounces taken as our resolver failing
+    resolver_soft: int = 0                            # ... of which soft bounces they made (no deferral before)
     new_persons: int = 0
 
 
@@ -149,6 +151,8 @@ class Writer:
         # Else every person not made in this run is new (one writer only).
         self.persons_before = self.first_person > 1 or self.shared
         self._load_names()
+        from .doubts import Doubts
+        self.doubts = Doubts(self)
 
     def _load_names(self) -> None:
         for kind, value, id_ in self.conn.execute("SELECT kind, value, id FROM names"):
@@ -162,6 +166,7 @@ class Writer:
         self.handles = {}
         self.touched = set()
         self._load_names()
+        self.doubts.begin()
 
     def _get_or_insert(self, select: str, insert: str, key) -> int:
         """The id of a vocabulary row, added when missing; another writer may
@@ -301,6 +306,7 @@ class Writer:
     def write(self, sends: list[tuple], events: list, rejects=(), open_upserts=(), open_deletes=(),
               progress: dict | None = None, drops=()) -> BatchResult:
         result = BatchResult()
+        self.doubts.begin()
         counts = Counter()
         spans: dict[tuple, list] = {}
         domain_counts = defaultdict(lambda: [0, 0, 0, 0])
@@ -312,6 +318,7 @@ class Writer:
             self._sends(sends, result, acc)
         if events:
             self._actions(events, result, acc)
+        self.doubts.settle(result, acc)
         self._counts(counts, spans, domain_counts)
         if self.touched:
             self._recompute()
@@ -378,6 +385,7 @@ class Writer:
             if _hard_key(stored) != _hard_key(row):
                 self.touched.add(row[S_PERSON])
             entry[1], entry[2] = row, soft
+            self.doubts.note_row(entry, row, _outcome_type(stored) != HARD_BOUNCED)
             extras.extend(_Extra(o, record, send_id) for o in outcomes)
             extras.extend(_Extra(o, record, send_id, moved=True) for o in moved)
             if record[R_FLAGS] & FINAL:
@@ -409,6 +417,7 @@ class Writer:
                 self._contribute_action(action, acc, -1)
             self.conn.execute("DELETE FROM actions WHERE send = ?", (send_id,))
             self.conn.execute("DELETE FROM soft_bounces WHERE send = ?", (send_id,))
+            self.conn.execute("DELETE FROM dns_doubts WHERE send = ?", (send_id,))
             self.conn.execute("DELETE FROM sends WHERE id = ?", (send_id,))
             self.touched.add(row[S_PERSON])
             entry[1] = entry[2] = None
@@ -618,8 +627,9 @@ class Writer:
                 self.touched.add(row[A_PERSON])
                 removed += 1
             self._counts(counts, {}, domain_counts)
-            self.conn.execute(f"DELETE FROM soft_bounces WHERE send IN (SELECT id FROM sends WHERE sent_file IN ({marks}))",
-                              ids)
+            for table in ("soft_bounces", "dns_doubts"):
+                self.conn.execute(f"DELETE FROM {table} WHERE send IN (SELECT id FROM sends WHERE sent_file IN ({marks}))",
+                                  ids)
             self.conn.execute(f"DELETE FROM sends WHERE sent_file IN ({marks})", ids)
             self.conn.execute(f"DELETE FROM actions WHERE file IN ({marks})", ids)
             if self.touched:
@@ -834,23 +844,30 @@ def merge_sends(stored: tuple, stored_soft, row: tuple, soft):
     if soft is None or stored_soft is None:
         merged_soft = soft if stored_soft is None else stored_soft
     else:
-        merged_soft = list(stored_soft)
-        disjoint = soft[F_FIRST_TS] > stored_soft[F_LAST_TS] or soft[F_LAST_TS] < stored_soft[F_FIRST_TS]
-        merged_soft[F_ATTEMPTS] = (stored_soft[F_ATTEMPTS] + soft[F_ATTEMPTS] if disjoint
-                                   else max(stored_soft[F_ATTEMPTS], soft[F_ATTEMPTS]))
-        if soft[F_LAST_TS] >= stored_soft[F_LAST_TS]:
-            merged_soft[F_LAST_TS] = soft[F_LAST_TS]
-            merged_soft[F_REASON] = soft[F_REASON]
-            merged_soft[F_TEXT:F_ARG + 1] = soft[F_TEXT:F_ARG + 1]
-            for i in (F_CODE, F_DSN):
-                if soft[i] is not None:
-                    merged_soft[i] = soft[i]
-        if soft[F_FIRST_TS] < stored_soft[F_FIRST_TS]:
-            merged_soft[F_FIRST_TS:F_FIRST_LINE + 1] = soft[F_FIRST_TS:F_FIRST_LINE + 1]
-            merged_soft[F_FIRST_REASON:F_FIRST_ARG + 1] = soft[F_FIRST_REASON:F_FIRST_ARG + 1]
+        merged_soft = merge_soft(stored_soft, soft)
     if merged_soft is not None:
         merged_soft = (*merged_soft[:F_RESOLVED], merged[S_OUT_TS])
     return tuple(merged), merged_soft, displaced
+
+
+def merge_soft(stored_soft: tuple, soft: tuple) -> tuple:
+    """Two soft-bounce rows of one send as one: the earliest first attempt,
+    the latest last one; attempts of rows that do not overlap in time add up."""
+    merged_soft = list(stored_soft)
+    disjoint = soft[F_FIRST_TS] > stored_soft[F_LAST_TS] or soft[F_LAST_TS] < stored_soft[F_FIRST_TS]
+    merged_soft[F_ATTEMPTS] = (stored_soft[F_ATTEMPTS] + soft[F_ATTEMPTS] if disjoint
+                               else max(stored_soft[F_ATTEMPTS], soft[F_ATTEMPTS]))
+    if soft[F_LAST_TS] >= stored_soft[F_LAST_TS]:
+        merged_soft[F_LAST_TS] = soft[F_LAST_TS]
+        merged_soft[F_REASON] = soft[F_REASON]
+        merged_soft[F_TEXT:F_ARG + 1] = soft[F_TEXT:F_ARG + 1]
+        for i in (F_CODE, F_DSN):
+            if soft[i] is not None:
+                merged_soft[i] = soft[i]
+    if soft[F_FIRST_TS] < stored_soft[F_FIRST_TS]:
+        merged_soft[F_FIRST_TS:F_FIRST_LINE + 1] = soft[F_FIRST_TS:F_FIRST_LINE + 1]
+        merged_soft[F_FIRST_REASON:F_FIRST_ARG + 1] = soft[F_FIRST_REASON:F_FIRST_ARG + 1]
+    return tuple(merged_soft)
 
 
 def save_progress(cur, p: dict) -> None:
