@@ -253,6 +253,7 @@ class Correlator:
         self.qids: dict[tuple, str] = {}
         self.recent: OrderedDict = OrderedDict()
         self.drops: list[tuple] = []  # records of copies' sends folded into their originals
+        self.finished: list[int] = []  # handles of sends whose message closed (the writer forgets them)
         for state in self.open.values():
             if state.queue_id:
                 self.qids[(state.host, state.queue_id)] = state.key
@@ -279,6 +280,7 @@ class Correlator:
     def _close(self, key: str) -> None:
         state = self.open.pop(key, None)
         if state is not None:
+            self.finished.extend(view.handle for view in state.sends.values())
             self.closed.add(key)
             self.dirty_states.discard(key)
             if state.queue_id:
@@ -505,6 +507,12 @@ class Correlator:
         self.changed.clear()
         events, self.events = self.events, []
         return records, events
+
+    def collect_finished(self) -> list[int]:
+        """Handles of sends that will bring no more records this run: their
+        message closed, maybe in a batch where they did not change."""
+        finished, self.finished = self.finished, []
+        return finished
 
     def collect_drops(self) -> list[tuple]:
         """Records of copies' sends that were folded into their originals

@@ -259,7 +259,7 @@ class Ingest:
                 with self.store.transaction():
                     return writer.write(batch.sends, batch.events, drops=batch.drops, rejects=batch.rejects,
                                         open_upserts=batch.open_upserts, open_deletes=batch.open_deletes,
-                                        progress=batch.progress)
+                                        progress=batch.progress, finished=batch.finished)
             except Exception as exc:
                 if kept is None or attempt == CONFLICT_RETRIES or not is_conflict(exc):
                     raise

@@ -25,6 +25,7 @@ class Batch:
     job: int
     sends: list = field(default_factory=list)
     drops: list = field(default_factory=list)  # sends of copies folded into their originals (hops)
+    finished: list = field(default_factory=list)  # handles of sends whose message closed
     events: list = field(default_factory=list)
     rejects: list = field(default_factory=list)
     open_upserts: list = field(default_factory=list)
@@ -176,6 +177,7 @@ class Parsing:
             correlator.prune(self.latest)
         batch.sends, batch.events = correlator.collect()
         batch.drops = correlator.collect_drops()
+        batch.finished = correlator.collect_finished()
         batch.open_upserts, batch.open_deletes = correlator.open_state_rows()
         opened = reading.job.opened
         if opened.fingerprint and not opened.input.is_stdin:

@@ -304,7 +304,7 @@ class Writer:
 
     # -- a batch -----------------------------------------------------------
     def write(self, sends: list[tuple], events: list, rejects=(), open_upserts=(), open_deletes=(),
-              progress: dict | None = None, drops=()) -> BatchResult:
+              progress: dict | None = None, drops=(), finished=()) -> BatchResult:
         result = BatchResult()
         self.doubts.begin()
         counts = Counter()
@@ -332,6 +332,9 @@ class Writer:
                       self._key(r["file_fingerprint"])) for r in rejects], tail="ON CONFLICT DO NOTHING")
         if progress:
             save_progress(conn, {**progress, "fingerprint": self._key(progress["fingerprint"])})
+        for handle in finished:  # no more records will come for these: what the writer kept goes
+            self.handles.pop(handle, None)
+            self.seen.discard(handle)
         result.new_persons = self.new_persons - before
         return result
 
