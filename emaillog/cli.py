@@ -355,22 +355,26 @@ def suppressed(
     at_iso = _at(at)
     address = person_of(person)
     queries = StateQueries(g.store(), g.config())
-    items = queries.suppressions(at_iso, person=address)
-    items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+    fmt = ListFormat.json if json_out else fmt
+    con = _console() if fmt is ListFormat.table and for_ is None else None
+    if con is not None and address is None:  # a screenful of what may be hundreds of thousands
+        items, total = queries.suppressions_page(at_iso, _screenful(con), campaign=campaign, reason=reason)
+    else:
+        items = queries.suppressions(at_iso, person=address)
+        items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+        total = len(items)
     forgotten = 0 if address else queries.forgotten_people(at_iso, campaign=campaign, reason=reason)
     if for_ is not None:
         _export_suppressions(for_, layout, output, items, forgotten)
         return
-    fmt = ListFormat.json if json_out else fmt
     note = (f"and {forgotten} forgotten {'person' if forgotten == 1 else 'people'} suppressed, not listed: only a "
             "keyed hash of each address is kept (emaillog check EMAIL answers for one)") if forgotten else None
     if fmt is ListFormat.table:
         from .reports import suppressions_table
-        con = _console()
         shown = items[:_screenful(con)]
-        con.print(suppressions_table(shown, title=f"{_counted(len(shown), len(items), 'suppression(s)')} at {at_iso}",
+        con.print(suppressions_table(shown, title=f"{_counted(len(shown), total, 'suppression(s)')} at {at_iso}",
                                      width=con.width), crop=False)
-        _more(con, len(shown), len(items), "suppressed")
+        _more(con, len(shown), total, "suppressed")
         if note:
             con.print(note, markup=False, highlight=False)
         return

@@ -85,23 +85,60 @@ class StateQueries:
             if person_id is None:
                 return
             where, args = " AND v.person = ?", [person_id]
+        for _, suppression in self._suppressions(at, where, args):
+            yield suppression
+
+    def _in_force(self, at: str, where: str, args: list, columns: str, tail: str = "", tail_args=()):
         t = epoch(at)
-        names = reader.names()
-        rows = self.store.conn.execute(f"""
-            SELECT p.address, v.scope, v.reason, v.since, v.until, v.event, s.out_text, s.out_arg,
-                   a.text, a.arg, a.note
+        return self.store.conn.execute(f"""
+            SELECT {columns}
             FROM suppressions v JOIN persons p ON p.id = v.person
             LEFT JOIN sends s ON v.event % 4 = 2 AND s.id = v.event / 4
             LEFT JOIN actions a ON v.event % 4 = 3 AND a.id = v.event / 4
             WHERE v.valid_from <= ? AND (v.valid_to IS NULL OR v.valid_to > ?)
-              AND (v.until IS NULL OR v.until > ?){where}""", [t, t, t, *args])
+              AND (v.until IS NULL OR v.until > ?){where}{tail}""", [t, t, t, *args, *tail_args])
+
+    def _suppressions(self, at: str, where: str, args: list, tail: str = "", tail_args=()):
+        """(person id, Suppression) of the rows `_in_force` finds."""
+        reader = self.store.reader
+        names = reader.names()
         template = reader.template
-        for address, scope, reason, since, until, event, s_text, s_arg, a_text, a_arg, note in rows:
+        for address, scope, reason, since, until, event, s_text, s_arg, a_text, a_arg, note, person_id in \
+                self._in_force(at, where, args, "p.address, v.scope, v.reason, v.since, v.until, v.event, "
+                               "s.out_text, s.out_arg, a.text, a.arg, a.note, v.person", tail, tail_args):
             if s_text is not None or s_arg is not None:
                 detail = join_text(template(s_text), s_arg, address)
             else:
                 detail = join_text(template(a_text), a_arg, address) or note
-            yield Suppression(address, names.get(scope), REASONS[reason - 1], iso(since), iso(until), event, detail)
+            yield person_id, Suppression(address, names.get(scope), REASONS[reason - 1], iso(since), iso(until), event,
+                                         detail)
+
+    def suppressions_page(self, at: str, limit: int, *, campaign: str | None = None,
+                          reason: str | None = None) -> tuple[list[Suppression], int]:
+        """The first `limit` of `suppressions` (those stopping `campaign`, of
+        `reason`) and how many there are, without making the others: a table
+        on a terminal shows a screenful of hundreds of thousands."""
+        if self.store.dialect.name != "sqlite":  # text order is the server's collation there: sort here
+            items = [s for s in self.suppressions(at)
+                     if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+            return items[:limit], len(items)
+        where, args = "", []
+        if reason:
+            where, args = " AND v.reason = ?", [REASONS.index(reason) + 1]
+        if campaign:
+            scope = self.store.reader.name_id("campaign", campaign)
+            where += " AND (v.scope IS NULL OR v.scope = ?)" if scope is not None else " AND v.scope IS NULL"
+            args += [scope] if scope is not None else []
+        total = self._in_force(at, where, args, "count(*)").fetchone()[0]
+        # The order alone first (no texts joined for rows not shown), then the rows shown.
+        first = self._in_force(at, where, args, "v.id, v.person", " ORDER BY p.address LIMIT ?", [limit]).fetchall()
+        ids = [i for i, _ in first]
+        if len(first) == limit:  # the last person's other suppressions, for the order within a person
+            ids += [i for i, in self._in_force(at, where + " AND v.person = ?", [*args, first[-1][1]], "v.id")]
+        marks = ", ".join("?" * len(set(ids)))
+        page = list(self._suppressions(at, where + f" AND v.id IN ({marks})", [*args, *set(ids)])) if ids else []
+        items = sorted((s for _, s in page), key=lambda s: (s.person, s.scope or "", s.reason))
+        return items[:limit], total
 
     def forgotten_suppressions(self, at: str, person: str) -> list[Suppression]:
         """What was kept for `person` (an address) when it was forgotten and

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from emaillog.config import Config
@@ -159,3 +161,24 @@ def test_retry_window_is_configurable():
     window = int(Config(retry_window_hours=4).retry_window_hours * 3600)
     assert retry_status(T0, T0, "greylisted", None, epoch("2026-11-28T13:59:59Z"), window) == "pending"
     assert retry_status(T0, T0, "greylisted", None, epoch("2026-11-28T14:00:00Z"), window) == "given_up"
+
+
+def test_the_suppressed_table_shows_the_first_of_the_whole_list(run, tmp_path):
+    """`suppressed` on a terminal asks the database for a screenful only
+    (StateQueries.suppressions_page); it must be the head of the full list,
+    in its order, with the right total, filters applied."""
+    people = [f"p{i:03d}@example.com" for i in range(70)]
+    listing = tmp_path / "list.csv"
+    listing.write_text("person,scope,reason,since,until,event_id,detail\n" + "".join(
+        f"{p},*,manual,2026-11-01T00:00:00Z,,,\n" for p in reversed(people)))
+    assert run("suppress", "--import", listing).returncode == 0
+    # the last person shown also has a campaign-only suppression: both rows come, in order
+    assert run("suppress", people[49], "--campaign", "autumn", "--note", "asked").returncode == 0
+    full = run("suppressed", "--format", "csv").stdout.splitlines()[1:]
+    assert len(full) == 71
+    table = run("suppressed").stdout
+    shown = [m.group() for line in table.splitlines() for m in [re.search(r"p\d{3}@example\.com", line)] if m]
+    assert shown == [row.split(",")[0] for row in full[:50]]
+    assert "50 of 71 suppression(s)" in table and "21 more; see them with" in table
+    spring = run("suppressed", "--campaign", "spring").stdout
+    assert "50 of 70 suppression(s)" in spring

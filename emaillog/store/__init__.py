@@ -159,6 +159,9 @@ class Store:
             from .views import sync_views
             defaults = Config()
             with self.transaction():
+                if self.dialect is POSTGRES:  # hosts opening a new database at once: one makes the views
+                    from .postgres import lock_for_migrations
+                    lock_for_migrations(self.conn)
                 sync_views(self.conn, defaults.retry_window_hours, defaults.spam_block_hours)
 
     def close(self) -> None:
