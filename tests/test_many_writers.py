@@ -161,3 +161,51 @@ def test_a_batch_caught_in_a_deadlock_is_tried_again(tmp_path, request, monkeypa
     assert "error" not in outcome, outcome.get("error")
     assert outcome["summary"].conflicts_retried >= 1
     assert answers(url, tmp_path) == expected
+
+
+def test_a_host_bringing_the_views_in_line_waits_for_one_making_them(tmp_path, request):
+    """Hosts that start together on a new database: one is making the views
+    (its transaction not yet committed) when another compares them with its
+    settings. The other waits for it, then sees the views it made; comparing
+    with what was committed before would leave the first host's views in
+    place of its own, or (views still missing) create them a second time
+    and fail on PostgreSQL's catalogue."""
+    import threading
+
+    from emaillog.config import Config
+    from emaillog.store import Store
+    from emaillog.store.dialect import POSTGRES
+    from emaillog.store.postgres import lock_for_migrations
+    from emaillog.store.views import definitions, sync_views
+
+    url = postgres_url(request)
+    first = Store(url)
+    first.conn.execute("BEGIN")
+    lock_for_migrations(first.conn)
+    sync_views(first.conn, 99, 99)  # other windows than the second host's: its views must replace these
+
+    second = Store(url)
+    done = threading.Event()
+    outcome = {}
+
+    def bring_in_line() -> None:
+        try:
+            outcome["changed"] = second.sync_config(Config())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+        done.set()
+
+    worker = threading.Thread(target=bring_in_line)
+    worker.start()
+    waited = not done.wait(1.0)
+    first.conn.execute("COMMIT")
+    worker.join(30)
+    first.close()
+    assert "error" not in outcome, outcome.get("error")
+    assert waited, "the second host compared the views while the first was making them"
+    assert outcome["changed"] is True
+    defaults = Config()
+    wanted = {name: f"CREATE VIEW {name} AS{sql}" for name, sql in
+              definitions(defaults.retry_window_hours, defaults.spam_block_hours, POSTGRES).items()}
+    assert POSTGRES.views(second.conn) == wanted
+    second.close()

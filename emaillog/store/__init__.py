@@ -182,6 +182,9 @@ class Store:
         from .views import sync_views, windows
         wanted = windows(config)
         with self.transaction():
+            if self.dialect is POSTGRES:  # hosts starting at once: one replaces the views, the others wait and find them done
+                from .postgres import lock_for_migrations
+                lock_for_migrations(self.conn)
             have = self.conn.execute("SELECT value FROM meta WHERE key = 'windows'").fetchone()
             changed = sync_views(self.conn, config.retry_window_hours, config.spam_block_hours)
             if have is None or have[0] != wanted:
