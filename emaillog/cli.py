@@ -359,6 +359,8 @@ def suppressed(
     con = _console() if fmt is ListFormat.table and for_ is None else None
     if con is not None and address is None:  # a screenful of what may be hundreds of thousands
         items, total = queries.suppressions_page(at_iso, _screenful(con), campaign=campaign, reason=reason)
+    elif address is None and for_ is None and fmt is not ListFormat.table:  # streamed: every row, constant memory
+        items, total = queries.ordered_suppressions(at_iso, campaign=campaign, reason=reason), None
     else:
         items = queries.suppressions(at_iso, person=address)
         items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
@@ -379,7 +381,7 @@ def suppressed(
             con.print(note, markup=False, highlight=False)
         return
     from .output import write_rows
-    write_rows([s.to_json() for s in items], fmt.value,
+    write_rows((s.to_json() for s in items), fmt.value,
                columns(Suppression), wrapper={"at": at_iso, "forgotten_people": forgotten})
     if note and fmt is not ListFormat.json:
         print(f"emaillog: {note}", file=sys.stderr)

@@ -17,10 +17,17 @@ from .store.schema import SUPPRESSION_REASONS
 REASONS = SUPPRESSION_REASONS
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _shallow(item) -> dict:
     """A dataclass's fields in order: dataclasses.asdict deep-copies every
-    value and is slow on 100k rows of plain strings."""
-    return {f.name: getattr(item, f.name) for f in fields(item)}
+    value and is slow on 100k rows of plain strings (and fields() itself
+    costs more than the copy, hence the names kept per class)."""
+    names = _FIELD_NAMES.get(type(item))
+    if names is None:
+        names = _FIELD_NAMES[type(item)] = tuple(f.name for f in fields(item))
+    return {name: getattr(item, name) for name in names}
 
 
 def columns(cls) -> list[str]:
@@ -47,6 +54,11 @@ class Suppression:
 
     def applies_to(self, campaign: str | None) -> bool:
         return self.scope is None or self.scope == campaign
+
+
+def _listing_order(s: Suppression) -> tuple:
+    """How suppressions are listed: by person, then scope (every campaign first), then reason."""
+    return s.person, s.scope or "", s.reason
 
 
 @dataclass
@@ -113,6 +125,37 @@ class StateQueries:
             yield person_id, Suppression(address, names.get(scope), REASONS[reason - 1], iso(since), iso(until), event,
                                          detail)
 
+    def _filters(self, campaign: str | None, reason: str | None) -> tuple[str, list]:
+        """SQL for `suppressions_page` and `ordered_suppressions`: those
+        stopping `campaign`, of `reason`."""
+        where, args = "", []
+        if reason:
+            where, args = " AND v.reason = ?", [REASONS.index(reason) + 1]
+        if campaign:
+            scope = self.store.reader.name_id("campaign", campaign)
+            where += " AND (v.scope IS NULL OR v.scope = ?)" if scope is not None else " AND v.scope IS NULL"
+            args += [scope] if scope is not None else []
+        return where, args
+
+    def ordered_suppressions(self, at: str, *, campaign: str | None = None, reason: str | None = None):
+        """`suppressions` (those stopping `campaign`, of `reason`) one by one
+        in their order, in constant memory: SQLite orders them by address
+        (its byte order is Python's order of the same text), a person's few
+        are sorted here. PostgreSQL orders text by the server's collation,
+        so there they are sorted here, all of them."""
+        if self.store.dialect.name != "sqlite":
+            yield from (s for s in self.suppressions(at)
+                        if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason))
+            return
+        where, args = self._filters(campaign, reason)
+        person, theirs = None, []
+        for person_id, suppression in self._suppressions(at, where, args, " ORDER BY p.address"):
+            if person_id != person:
+                yield from sorted(theirs, key=_listing_order)
+                person, theirs = person_id, []
+            theirs.append(suppression)
+        yield from sorted(theirs, key=_listing_order)
+
     def suppressions_page(self, at: str, limit: int, *, campaign: str | None = None,
                           reason: str | None = None) -> tuple[list[Suppression], int]:
         """The first `limit` of `suppressions` (those stopping `campaign`, of
@@ -122,13 +165,7 @@ class StateQueries:
             items = [s for s in self.suppressions(at)
                      if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
             return items[:limit], len(items)
-        where, args = "", []
-        if reason:
-            where, args = " AND v.reason = ?", [REASONS.index(reason) + 1]
-        if campaign:
-            scope = self.store.reader.name_id("campaign", campaign)
-            where += " AND (v.scope IS NULL OR v.scope = ?)" if scope is not None else " AND v.scope IS NULL"
-            args += [scope] if scope is not None else []
+        where, args = self._filters(campaign, reason)
         total = self._in_force(at, where, args, "count(*)").fetchone()[0]
         # The order alone first (no texts joined for rows not shown), then the rows shown.
         first = self._in_force(at, where, args, "v.id, v.person", " ORDER BY p.address LIMIT ?", [limit]).fetchall()
@@ -137,7 +174,7 @@ class StateQueries:
             ids += [i for i, in self._in_force(at, where + " AND v.person = ?", [*args, first[-1][1]], "v.id")]
         marks = ", ".join("?" * len(set(ids)))
         page = list(self._suppressions(at, where + f" AND v.id IN ({marks})", [*args, *set(ids)])) if ids else []
-        items = sorted((s for _, s in page), key=lambda s: (s.person, s.scope or "", s.reason))
+        items = sorted((s for _, s in page), key=_listing_order)
         return items[:limit], total
 
     def forgotten_suppressions(self, at: str, person: str) -> list[Suppression]:
@@ -176,8 +213,7 @@ class StateQueries:
             "SELECT id, ts, actor FROM erasures WHERE hash = ? ORDER BY ts, id", (address_hash(conn, person),))]
 
     def suppressions(self, at: str, *, person: str | None = None) -> list[Suppression]:
-        return sorted(self.iter_suppressions(at, person=person),
-                      key=lambda s: (s.person, s.scope or "", s.reason))
+        return sorted(self.iter_suppressions(at, person=person), key=_listing_order)
 
     def retries(self, at: str, *, person: str | None = None, include_given_up: bool = False) -> list[Retry]:
         reader = self.store.reader

@@ -246,7 +246,10 @@ def _engagement(conn, window: _Window) -> dict:
 
 
 def top_reasons(store, filters: Filters, limit: int) -> list[dict]:
-    """Bounce reasons by how many bounces gave them, with how many people."""
+    """Bounce reasons by how many bounces gave them, with how many people.
+    The soft bounces are read first and their sends looked up by id (CROSS
+    JOIN fixes that order in SQLite): left to itself, the planner walks every
+    send to find the few that bounced."""
     window = _Window(store, filters)
     if window.empty:
         return []
@@ -257,7 +260,7 @@ def top_reasons(store, filters: Filters, limit: int) -> list[dict]:
         SELECT kind, reason, count(*), count(DISTINCT person) FROM (
             SELECT outcome AS kind, out_reason AS reason, person FROM sends WHERE outcome > 1 AND {hard}
             UNION ALL
-            SELECT 0, b.first_reason, s.person FROM soft_bounces b JOIN sends s ON s.id = b.send WHERE {soft}
+            SELECT 0, b.first_reason, s.person FROM soft_bounces b CROSS JOIN sends s WHERE s.id = b.send AND {soft}
             UNION ALL
             SELECT coalesce(class, 4) + 1, reason, person FROM actions WHERE type = 2 AND {extra}) AS bounces
         GROUP BY kind, reason""", [*hard_args, *soft_args, *extra_args]).fetchall()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -182,3 +183,27 @@ def test_the_suppressed_table_shows_the_first_of_the_whole_list(run, tmp_path):
     assert "50 of 71 suppression(s)" in table and "21 more; see them with" in table
     spring = run("suppressed", "--campaign", "spring").stdout
     assert "50 of 70 suppression(s)" in spring
+
+
+def test_suppressed_for_scripts_streams_the_list_in_its_order(run, tmp_path):
+    """`suppressed --format csv/jsonl` streams the rows from the database in
+    the listing's order (person, every-campaign first, then scope and
+    reason), without building the list first; filters as on the table."""
+    people = ["zed@example.com", "ärger@example.org", "amy@example.com", "bob@example.net", "émile@example.fr"]
+    for person in people:  # one by one, so that the database's own order is not the listing's
+        assert run("suppress", person, "--note", "asked").returncode == 0
+    for campaign in ("winter", "autumn"):
+        assert run("suppress", "bob@example.net", "--campaign", campaign, "--note", "asked").returncode == 0
+    assert run("suppress", "amy@example.com", "--campaign", "spring", "--note", "asked").returncode == 0
+    rows = [line.split(",")[:3] for line in run("suppressed", "--format", "csv").stdout.splitlines()[1:]]
+    assert [tuple(r) for r in rows] == sorted(
+        (tuple(r) for r in rows), key=lambda r: (r[0], "" if r[1] == "*" else r[1], r[2]))
+    assert [r[0] for r in rows] == ["amy@example.com", "amy@example.com", "bob@example.net", "bob@example.net",
+                                    "bob@example.net", "zed@example.com", "ärger@example.org", "émile@example.fr"]
+    assert [r[1] for r in rows[2:5]] == ["*", "autumn", "winter"]
+    lines = [json.loads(line) for line in run("suppressed", "--format", "jsonl").stdout.splitlines()]
+    assert [[d["person"], d["scope"], d["reason"]] for d in lines] == rows
+    autumn = [line.split(",")[:2] for line in run("suppressed", "--format", "csv", "--campaign", "autumn")
+              .stdout.splitlines()[1:]]
+    assert autumn == [[p, "*"] for p in sorted(people)[:2]] + [["bob@example.net", "autumn"]] + \
+        [[p, "*"] for p in sorted(people)[2:]]
