@@ -453,10 +453,10 @@ def list_retries(
     from .state import Retry, StateQueries, columns
     g: Globals = ctx.obj
     at_iso = _at(at)
-    items = StateQueries(g.store(), g.config()).retries(at_iso, person=person_of(person),
-                                                         include_given_up=include_given_up)
+    queries = StateQueries(g.store(), g.config())
     fmt = ListFormat.json if json_out else fmt
     if fmt is ListFormat.table:
+        items = queries.retries(at_iso, person=person_of(person), include_given_up=include_given_up)
         from .reports import retries_table
         con = _console()
         shown = items[:_screenful(con)]
@@ -466,8 +466,8 @@ def list_retries(
         _more(con, len(shown), len(items), "retries")
         return
     from .output import write_rows
-    write_rows([r.to_json() for r in items], fmt.value,
-               columns(Retry), wrapper={"at": at_iso})
+    items = queries.ordered_retries(at_iso, person=person_of(person), include_given_up=include_given_up)
+    write_rows((r.to_json() for r in items), fmt.value, columns(Retry), wrapper={"at": at_iso})
 
 
 class Bucket(str, Enum):

@@ -79,6 +79,10 @@ class Retry:
         return _shallow(self)
 
 
+def _retry_order(r: Retry) -> tuple:
+    return r.window_closes, r.person
+
+
 class StateQueries:
     """The store queries behind `suppressed`, `retries`, `check` and `person`."""
 
@@ -216,6 +220,21 @@ class StateQueries:
         return sorted(self.iter_suppressions(at, person=person), key=_listing_order)
 
     def retries(self, at: str, *, person: str | None = None, include_given_up: bool = False) -> list[Retry]:
+        """Sends being retried at `at` (and those given up), soonest window close first."""
+        if self.store.dialect.name == "sqlite":
+            return list(self.ordered_retries(at, person=person, include_given_up=include_given_up))
+        return sorted(self._retries(at, person, include_given_up, ""), key=_retry_order)
+
+    def ordered_retries(self, at: str, *, person: str | None = None, include_given_up: bool = False):
+        """`retries` one by one, in constant memory where the database gives
+        the order (SQLite: a window closes a fixed time after the first soft
+        bounce, and addresses sort as Python sorts them)."""
+        if self.store.dialect.name != "sqlite":
+            yield from self.retries(at, person=person, include_given_up=include_given_up)
+            return
+        yield from self._retries(at, person, include_given_up, " ORDER BY b.first_ts, p.address, b.send")
+
+    def _retries(self, at: str, person: str | None, include_given_up: bool, order: str):
         reader = self.store.reader
         t = epoch(at)
         window = int(self.config.retry_window_hours * 3600)
@@ -226,26 +245,24 @@ class StateQueries:
         if person is not None:
             person_id = reader.person_id(person)
             if person_id is None:
-                return []
+                return
             where.append("s.person = ?")
             args.append(person_id)
         names = reader.names()
-        out = []
         for (address, campaign, mid, mid_arg, queue_id, first, attempts, last, reason, resolved,
              send) in self.store.conn.execute(
                 "SELECT p.address, s.campaign, s.mid, s.mid_arg, s.queue_id, b.first_ts, b.attempts, b.last_ts, "
                 "b.reason, b.resolved_ts, b.send FROM soft_bounces b JOIN sends s ON s.id = b.send "
-                f"JOIN persons p ON p.id = s.person WHERE {' AND '.join(where)}", args):
+                f"JOIN persons p ON p.id = s.person WHERE {' AND '.join(where)}{order}", args):
             last_reason = names.get(reason)
             status = retry_status(first, last, last_reason, resolved, t, window)
             if status is None or (status == "given_up" and not include_given_up):
                 continue
-            out.append(Retry(person=address, campaign=names.get(campaign),
-                             message_id=join_text(reader.template(mid), mid_arg), queue_id=queue_id,
-                             first_soft_bounce=iso(first), attempts=attempts or 1, last_attempt=iso(last),
-                             last_reason=last_reason, window_closes=iso(first + window),
-                             status=status, event_id=send * 4 + 1))
-        return sorted(out, key=lambda r: (r.window_closes, r.person))
+            yield Retry(person=address, campaign=names.get(campaign),
+                        message_id=join_text(reader.template(mid), mid_arg), queue_id=queue_id,
+                        first_soft_bounce=iso(first), attempts=attempts or 1, last_attempt=iso(last),
+                        last_reason=last_reason, window_closes=iso(first + window),
+                        status=status, event_id=send * 4 + 1)
 
     def check(self, person: str, campaign: str | None, at: str) -> list[Suppression]:
         """What stops `campaign` mailing `person` at `at` (empty: go ahead)."""

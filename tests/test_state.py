@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -207,3 +209,27 @@ def test_suppressed_for_scripts_streams_the_list_in_its_order(run, tmp_path):
               .stdout.splitlines()[1:]]
     assert autumn == [[p, "*"] for p in sorted(people)[:2]] + [["bob@example.net", "autumn"]] + \
         [[p, "*"] for p in sorted(people)[2:]]
+
+
+def test_retries_for_scripts_stream_in_the_listing_order(run, tmp_path):
+    """`retries --format csv/jsonl` streams the soft-bounced sends from the
+    database in the listing's order (window close, then person), the same
+    rows `--format json` gives."""
+    import sys
+
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate_postfix import generate
+
+    log = tmp_path / "mail.log"
+    generate(str(log), 400, seed=7)
+    assert run("ingest", "-q", "--year", "2026", log).returncode == 0
+    at = "2026-11-20T08:00:00Z"
+    rows = list(csv.DictReader(io.StringIO(
+        run("retries", "--include-given-up", "--at", at, "--format", "csv").stdout)))
+    assert len(rows) > 10 and {"pending", "given_up"} <= {r["status"] for r in rows}
+    assert rows == sorted(rows, key=lambda r: (r["window_closes"], r["person"]))
+    doc = json.loads(run("retries", "--include-given-up", "--at", at, "--format", "json").stdout)
+    assert [r["event_id"] for r in doc["items"]] == [int(r["event_id"]) for r in rows]
+    lines = [json.loads(line) for line in run("retries", "--at", at, "--format", "jsonl").stdout.splitlines()]
+    assert lines == [item for item in doc["items"] if item["status"] == "pending"]
