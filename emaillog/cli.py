@@ -363,7 +363,7 @@ def suppressed(
         items, total = queries.ordered_suppressions(at_iso, campaign=campaign, reason=reason), None
     else:
         items = queries.suppressions(at_iso, person=address)
-        items = [s for s in items if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+        items = [s for s in items if s.matches(campaign, reason)]
         total = len(items)
     forgotten = 0 if address else queries.forgotten_people(at_iso, campaign=campaign, reason=reason)
     if for_ is not None:

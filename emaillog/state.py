@@ -55,6 +55,10 @@ class Suppression:
     def applies_to(self, campaign: str | None) -> bool:
         return self.scope is None or self.scope == campaign
 
+    def matches(self, campaign: str | None, reason: str | None) -> bool:
+        """Listed under `suppressed --campaign --reason` (None: any)."""
+        return (not campaign or self.applies_to(campaign)) and (not reason or self.reason == reason)
+
 
 def _listing_order(s: Suppression) -> tuple:
     """How suppressions are listed: by person, then scope (every campaign first), then reason."""
@@ -148,8 +152,7 @@ class StateQueries:
         are sorted here. PostgreSQL orders text by the server's collation,
         so there they are sorted here, all of them."""
         if self.store.dialect.name != "sqlite":
-            yield from (s for s in self.suppressions(at)
-                        if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason))
+            yield from (s for s in self.suppressions(at) if s.matches(campaign, reason))
             return
         where, args = self._filters(campaign, reason)
         person, theirs = None, []
@@ -166,8 +169,7 @@ class StateQueries:
         `reason`) and how many there are, without making the others: a table
         on a terminal shows a screenful of hundreds of thousands."""
         if self.store.dialect.name != "sqlite":  # text order is the server's collation there: sort here
-            items = [s for s in self.suppressions(at)
-                     if (not campaign or s.applies_to(campaign)) and (not reason or s.reason == reason)]
+            items = [s for s in self.suppressions(at) if s.matches(campaign, reason)]
             return items[:limit], len(items)
         where, args = self._filters(campaign, reason)
         total = self._in_force(at, where, args, "count(*)").fetchone()[0]

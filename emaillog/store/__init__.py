@@ -137,17 +137,13 @@ class Store:
         if not self.pending_migrations():
             return
         with self.transaction():
-            if self.dialect is POSTGRES:
-                from .postgres import lock_for_migrations
-                lock_for_migrations(self.conn)
+            self._lock_for_migrations()
             self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
         from . import convert
         convert.PROGRESS = progress
         for fn in MIGRATIONS:
             with self.transaction():
-                if self.dialect is POSTGRES:
-                    from .postgres import lock_for_migrations
-                    lock_for_migrations(self.conn)
+                self._lock_for_migrations()
                 if self.conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (fn.__name__,)).fetchone():
                     continue
                 fn(self.conn)
@@ -159,10 +155,15 @@ class Store:
             from .views import sync_views
             defaults = Config()
             with self.transaction():
-                if self.dialect is POSTGRES:  # hosts opening a new database at once: one makes the views
-                    from .postgres import lock_for_migrations
-                    lock_for_migrations(self.conn)
+                self._lock_for_migrations()  # hosts opening a new database at once: one makes the views
                 sync_views(self.conn, defaults.retry_window_hours, defaults.spam_block_hours)
+
+    def _lock_for_migrations(self) -> None:
+        """PostgreSQL: hosts changing the layout or the views take turns, until
+        the transaction ends (one SQLite writer at a time needs no lock)."""
+        if self.dialect is POSTGRES:
+            from .postgres import lock_for_migrations
+            lock_for_migrations(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -182,9 +183,7 @@ class Store:
         from .views import sync_views, windows
         wanted = windows(config)
         with self.transaction():
-            if self.dialect is POSTGRES:  # hosts starting at once: one replaces the views, the others wait and find them done
-                from .postgres import lock_for_migrations
-                lock_for_migrations(self.conn)
+            self._lock_for_migrations()  # hosts starting at once: one replaces the views, the others find them done
             have = self.conn.execute("SELECT value FROM meta WHERE key = 'windows'").fetchone()
             changed = sync_views(self.conn, config.retry_window_hours, config.spam_block_hours)
             if have is None or have[0] != wanted:
