@@ -357,10 +357,12 @@ def suppressed(
     queries = StateQueries(g.store(), g.config())
     fmt = ListFormat.json if json_out else fmt
     con = _console() if fmt is ListFormat.table and for_ is None else None
+    rows = None  # the export's rows straight from the database, in place of items
     if con is not None and address is None:  # a screenful of what may be hundreds of thousands
         items, total = queries.suppressions_page(at_iso, _screenful(con), campaign=campaign, reason=reason)
     elif address is None and for_ is None and fmt is not ListFormat.table:  # streamed: every row, constant memory
-        items, total = queries.ordered_suppressions(at_iso, campaign=campaign, reason=reason), None
+        rows = queries.suppression_rows(at_iso, campaign=campaign, reason=reason)
+        items = total = None
     else:
         items = queries.suppressions(at_iso, person=address)
         items = [s for s in items if s.matches(campaign, reason)]
@@ -381,8 +383,8 @@ def suppressed(
             con.print(note, markup=False, highlight=False)
         return
     from .output import write_rows
-    write_rows((s.to_json() for s in items), fmt.value,
-               columns(Suppression), wrapper={"at": at_iso, "forgotten_people": forgotten})
+    write_rows(rows if rows is not None else (s.as_row() for s in items), fmt.value,
+               columns(Suppression), wrapper={"at": at_iso, "forgotten_people": forgotten}, tuples=True)
     if note and fmt is not ListFormat.json:
         print(f"emaillog: {note}", file=sys.stderr)
 
@@ -467,7 +469,7 @@ def list_retries(
         return
     from .output import write_rows
     items = queries.ordered_retries(at_iso, person=person_of(person), include_given_up=include_given_up)
-    write_rows((r.to_json() for r in items), fmt.value, columns(Retry), wrapper={"at": at_iso})
+    write_rows((r.as_row() for r in items), fmt.value, columns(Retry), wrapper={"at": at_iso}, tuples=True)
 
 
 class Bucket(str, Enum):

@@ -17,21 +17,9 @@ from .store.schema import SUPPRESSION_REASONS
 REASONS = SUPPRESSION_REASONS
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _shallow(item) -> dict:
-    """A dataclass's fields in order: dataclasses.asdict deep-copies every
-    value and is slow on 100k rows of plain strings (and fields() itself
-    costs more than the copy, hence the names kept per class)."""
-    names = _FIELD_NAMES.get(type(item))
-    if names is None:
-        names = _FIELD_NAMES[type(item)] = tuple(f.name for f in fields(item))
-    return {name: getattr(item, name) for name in names}
-
-
 def columns(cls) -> list[str]:
-    """The export columns of Suppression or Retry (their to_json keys)."""
+    """The export columns of Suppression or Retry (their to_json keys, the
+    order of as_row)."""
     return [f.name for f in fields(cls)]
 
 
@@ -39,7 +27,7 @@ def columns(cls) -> list[str]:
 _IN_FORCE = "v.valid_from <= ? AND (v.valid_to IS NULL OR v.valid_to > ?) AND (v.until IS NULL OR v.until > ?)"
 
 
-@dataclass
+@dataclass(slots=True)
 class Suppression:
     person: str
     scope: str | None  # a campaign, or None = every campaign
@@ -49,8 +37,13 @@ class Suppression:
     event_id: int | None  # None: kept from a forgotten person, whose events are gone
     detail: str | None
 
+    def as_row(self) -> tuple:
+        """The export's values, in `columns` order: an export of 100k
+        rows makes no dict per row for CSV."""
+        return (self.person, self.scope or "*", self.reason, self.since, self.until, self.event_id, self.detail)
+
     def to_json(self) -> dict:
-        return {**_shallow(self), "scope": self.scope or "*"}
+        return dict(zip(_SUPPRESSION_COLUMNS, self.as_row()))
 
     def applies_to(self, campaign: str | None) -> bool:
         return self.scope is None or self.scope == campaign
@@ -65,7 +58,7 @@ def _listing_order(s: Suppression) -> tuple:
     return s.person, s.scope or "", s.reason
 
 
-@dataclass
+@dataclass(slots=True)
 class Retry:
     person: str
     campaign: str | None
@@ -79,8 +72,16 @@ class Retry:
     status: str  # pending | given_up
     event_id: int
 
+    def as_row(self) -> tuple:
+        """The export's values, in `columns` order."""
+        return (self.person, self.campaign, self.message_id, self.queue_id, self.first_soft_bounce, self.attempts,
+                self.last_attempt, self.last_reason, self.window_closes, self.status, self.event_id)
+
     def to_json(self) -> dict:
-        return _shallow(self)
+        return dict(zip(_RETRY_COLUMNS, self.as_row()))
+
+
+_SUPPRESSION_COLUMNS, _RETRY_COLUMNS = tuple(columns(Suppression)), tuple(columns(Retry))
 
 
 def _retry_order(r: Retry) -> tuple:
@@ -120,6 +121,11 @@ class StateQueries:
 
     def _suppressions(self, at: str, where: str, args: list, tail: str = "", tail_args=()):
         """(person id, Suppression) of the rows `_in_force` finds."""
+        for person_id, values in self._values(at, where, args, tail, tail_args):
+            yield person_id, Suppression(*values)
+
+    def _values(self, at: str, where: str, args: list, tail: str = "", tail_args=()):
+        """(person id, a Suppression's fields in order) of the rows `_in_force` finds."""
         reader = self.store.reader
         names = reader.names()
         template = reader.template
@@ -130,11 +136,10 @@ class StateQueries:
                 detail = join_text(template(s_text), s_arg, address)
             else:
                 detail = join_text(template(a_text), a_arg, address) or note
-            yield person_id, Suppression(address, names.get(scope), REASONS[reason - 1], iso(since), iso(until), event,
-                                         detail)
+            yield person_id, (address, names.get(scope), REASONS[reason - 1], iso(since), iso(until), event, detail)
 
     def _filters(self, campaign: str | None, reason: str | None) -> tuple[str, list]:
-        """SQL for `suppressions_page` and `ordered_suppressions`: those
+        """SQL for `suppressions_page` and `suppression_rows`: those
         stopping `campaign`, of `reason`."""
         where, args = "", []
         if reason:
@@ -145,23 +150,23 @@ class StateQueries:
             args += [scope] if scope is not None else []
         return where, args
 
-    def ordered_suppressions(self, at: str, *, campaign: str | None = None, reason: str | None = None):
-        """`suppressions` (those stopping `campaign`, of `reason`) one by one
-        in their order, in constant memory: SQLite orders them by address
-        (its byte order is Python's order of the same text), a person's few
-        are sorted here. PostgreSQL orders text by the server's collation,
-        so there they are sorted here, all of them."""
+    def suppression_rows(self, at: str, *, campaign: str | None = None, reason: str | None = None):
+        """`suppressions` (those stopping `campaign`, of `reason`) as export
+        rows (`Suppression.as_row`), one by one in their order, in constant
+        memory. SQLite gives the order: its byte order of text is Python's
+        order of the same text, and a person's few come by scope (every
+        campaign first) and reason, by name, as `_listing_order` has them.
+        PostgreSQL orders text by the server's collation, so there they are
+        sorted here, all of them."""
         if self.store.dialect.name != "sqlite":
-            yield from (s for s in self.suppressions(at) if s.matches(campaign, reason))
+            yield from (s.as_row() for s in self.suppressions(at) if s.matches(campaign, reason))
             return
         where, args = self._filters(campaign, reason)
-        person, theirs = None, []
-        for person_id, suppression in self._suppressions(at, where, args, " ORDER BY p.address"):
-            if person_id != person:
-                yield from sorted(theirs, key=_listing_order)
-                person, theirs = person_id, []
-            theirs.append(suppression)
-        yield from sorted(theirs, key=_listing_order)
+        by_name = " ".join(f"WHEN {REASONS.index(r) + 1} THEN {i}" for i, r in enumerate(sorted(REASONS)))
+        order = (" ORDER BY p.address, v.scope IS NOT NULL, (SELECT value FROM names WHERE id = v.scope), "
+                 f"CASE v.reason {by_name} END")
+        for _, (address, scope, *rest) in self._values(at, where, args, order):
+            yield address, scope or "*", *rest
 
     def suppressions_page(self, at: str, limit: int, *, campaign: str | None = None,
                           reason: str | None = None) -> tuple[list[Suppression], int]:
@@ -172,14 +177,18 @@ class StateQueries:
             items = [s for s in self.suppressions(at) if s.matches(campaign, reason)]
             return items[:limit], len(items)
         where, args = self._filters(campaign, reason)
-        total = self._in_force(at, where, args, "count(*)").fetchone()[0]
-        # The order alone first (no texts joined for rows not shown), then the rows shown.
-        first = self._in_force(at, where, args, "v.id, v.person", " ORDER BY p.address LIMIT ?", [limit]).fetchall()
-        ids = [i for i, _ in first]
-        if len(first) == limit:  # the last person's other suppressions, for the order within a person
-            ids += [i for i, in self._in_force(at, where + " AND v.person = ?", [*args, first[-1][1]], "v.id")]
-        marks = ", ".join("?" * len(set(ids)))
-        page = list(self._suppressions(at, where + f" AND v.id IN ({marks})", [*args, *set(ids)])) if ids else []
+        # The count and the first people alone first, without the joins for
+        # texts (every suppression has its person); the people are read in
+        # id order (their pages in turn, not at random); then the rows of the
+        # first `limit` people, which hold the first `limit` rows.
+        t = epoch(at)
+        in_force, in_force_args = f"FROM suppressions v WHERE {_IN_FORCE}{where}", [t, t, t, *args]
+        conn = self.store.conn
+        total = conn.execute(f"SELECT count(*) {in_force}", in_force_args).fetchone()[0]
+        first = [p for p, in conn.execute(f"SELECT p.id FROM persons p WHERE p.id IN (SELECT v.person {in_force}) "
+                                          "ORDER BY p.address LIMIT ?", [*in_force_args, limit])]
+        marks = ", ".join("?" * len(first))
+        page = list(self._suppressions(at, where + f" AND v.person IN ({marks})", [*args, *first])) if first else []
         items = sorted((s for _, s in page), key=_listing_order)
         return items[:limit], total
 

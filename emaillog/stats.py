@@ -247,27 +247,44 @@ def _engagement(conn, window: _Window) -> dict:
 
 def top_reasons(store, filters: Filters, limit: int) -> list[dict]:
     """Bounce reasons by how many bounces gave them, with how many people.
-    The soft bounces are read first and their sends looked up by id (CROSS
-    JOIN fixes that order in SQLite): left to itself, the planner walks every
-    send to find the few that bounced."""
+    Each kind is counted where it is kept in its order: hard bounces in the
+    sends_reasons index, soft ones in soft_bounces (which carries the
+    person), hard outcomes stored as actions (a send's second outcome, a
+    few rows) apart; a group met in both is counted again across the two."""
     window = _Window(store, filters)
     if window.empty:
         return []
+    conn = store.conn
     hard, hard_args = window.seconds_sql("out_ts", "campaign")
-    soft, soft_args = window.seconds_sql("b.first_ts", "s.campaign")
+    soft, soft_args = window.seconds_sql("first_ts", "campaign")
     extra, extra_args = window.seconds_sql("ts", "campaign")
-    rows = store.conn.execute(f"""
-        SELECT kind, reason, count(*), count(DISTINCT person) FROM (
-            SELECT outcome AS kind, out_reason AS reason, person FROM sends WHERE outcome > 1 AND {hard}
-            UNION ALL
-            SELECT 0, b.first_reason, s.person FROM soft_bounces b CROSS JOIN sends s WHERE s.id = b.send AND {soft}
-            UNION ALL
-            SELECT coalesce(class, 4) + 1, reason, person FROM actions WHERE type = 2 AND {extra}) AS bounces
-        GROUP BY kind, reason""", [*hard_args, *soft_args, *extra_args]).fetchall()
+    groups = {}
+    for kind, reason, count, people in conn.execute(
+            "SELECT outcome, out_reason, count(*), count(DISTINCT person) FROM sends "
+            f"WHERE outcome > 1 AND {hard} GROUP BY outcome, out_reason", hard_args):
+        groups[(kind, reason)] = [count, people]
+    for reason, count, people in conn.execute(
+            "SELECT first_reason, count(*), count(DISTINCT person) FROM soft_bounces "
+            f"WHERE {soft} GROUP BY first_reason", soft_args):
+        groups[(0, reason)] = [count, people]
+    for kind, reason, count, people in conn.execute(
+            "SELECT coalesce(class, 4) + 1, reason, count(*), count(DISTINCT person) FROM actions "
+            f"WHERE type = 2 AND {extra} GROUP BY 1, 2", extra_args).fetchall():
+        if (kind, reason) not in groups:
+            groups[(kind, reason)] = [count, people]
+            continue
+        both = conn.execute(f"""
+            SELECT count(*) FROM (
+                SELECT person FROM sends WHERE outcome = ? AND coalesce(out_reason, 0) = ? AND {hard}
+                UNION
+                SELECT person FROM actions WHERE type = 2 AND coalesce(class, 4) + 1 = ?
+                    AND coalesce(reason, 0) = ? AND {extra}) AS bounced""",
+            [kind, reason or 0, *hard_args, kind, reason or 0, *extra_args]).fetchone()[0]
+        groups[(kind, reason)] = [groups[(kind, reason)][0] + count, both]
     names = store.reader.names()
     items = [{"bounce": "soft" if kind == 0 else "hard", "bounce_class": None if kind == 0 else CLASS_OF_OUTCOME.get(kind),
               "reason": names.get(reason) or "other", "count": count, "people": people}
-             for kind, reason, count, people in rows]
+             for (kind, reason), (count, people) in groups.items()]
     items.sort(key=lambda r: (-r["count"], r["bounce"], r["reason"]))
     return items[:limit]
 
@@ -345,11 +362,11 @@ def given_up_by_campaign(store, config: Config, at: str, filters: Filters) -> di
     window = _Window(store, filters)
     if window.empty:
         return {}
-    where, args = window.seconds_sql("b.first_ts", "s.campaign")
+    where, args = window.seconds_sql("b.first_ts", "b.campaign")
     at_s = epoch(at)
     expired = store.reader.name_id("reason", "expired") or -1
     rows = store.conn.execute(f"""
-        SELECT coalesce(s.campaign, 0), count(*) FROM soft_bounces b JOIN sends s ON s.id = b.send
+        SELECT coalesce(b.campaign, 0), count(*) FROM soft_bounces b
         WHERE b.first_ts <= ? AND NOT coalesce(b.resolved_ts <= ?, FALSE)
           AND (b.first_ts + ? <= ? OR (b.reason = ? AND b.last_ts <= ?)) AND {where}
         GROUP BY 1""", [at_s, at_s, int(config.retry_window_hours * 3600), at_s, expired, at_s, *args])

@@ -197,18 +197,26 @@ def test_suppressed_for_scripts_streams_the_list_in_its_order(run, tmp_path):
     for campaign in ("winter", "autumn"):
         assert run("suppress", "bob@example.net", "--campaign", campaign, "--note", "asked").returncode == 0
     assert run("suppress", "amy@example.com", "--campaign", "spring", "--note", "asked").returncode == 0
+    # zed also unsubscribes, then complains: three reasons for every campaign, listed by name
+    esp = tmp_path / "sendgrid.jsonl"
+    esp.write_text("".join(json.dumps({"email": "zed@example.com", "timestamp": 1764338400 + i, "event": event,
+                                       "sg_event_id": f"ev{i}", "sg_message_id": "SGzed.filter0001p1.1.0"}) + "\n"
+                           for i, event in enumerate(("unsubscribe", "spamreport"))))
+    assert run("ingest", str(esp)).returncode == 0
     rows = [line.split(",")[:3] for line in run("suppressed", "--format", "csv").stdout.splitlines()[1:]]
     assert [tuple(r) for r in rows] == sorted(
         (tuple(r) for r in rows), key=lambda r: (r[0], "" if r[1] == "*" else r[1], r[2]))
     assert [r[0] for r in rows] == ["amy@example.com", "amy@example.com", "bob@example.net", "bob@example.net",
-                                    "bob@example.net", "zed@example.com", "ärger@example.org", "émile@example.fr"]
+                                    "bob@example.net", "zed@example.com", "zed@example.com", "zed@example.com",
+                                    "ärger@example.org", "émile@example.fr"]
     assert [r[1] for r in rows[2:5]] == ["*", "autumn", "winter"]
+    assert [r[2] for r in rows[5:8]] == ["complained", "manual", "unsubscribed"]
     lines = [json.loads(line) for line in run("suppressed", "--format", "jsonl").stdout.splitlines()]
     assert [[d["person"], d["scope"], d["reason"]] for d in lines] == rows
     autumn = [line.split(",")[:2] for line in run("suppressed", "--format", "csv", "--campaign", "autumn")
               .stdout.splitlines()[1:]]
     assert autumn == [[p, "*"] for p in sorted(people)[:2]] + [["bob@example.net", "autumn"]] + \
-        [[p, "*"] for p in sorted(people)[2:]]
+        [["zed@example.com", "*"]] * 3 + [[p, "*"] for p in sorted(people)[3:]]
 
 
 def test_retries_for_scripts_stream_in_the_listing_order(run, tmp_path):

@@ -129,6 +129,27 @@ def test_totals_filters_reasons_and_domains(loaded):
     assert domains["example.com"]["sent"] == 7 and domains["example.com"]["hard_bounced"] == 0
 
 
+def test_reasons_count_people_once_across_sends_and_second_outcomes(ingest, tmp_path):
+    """k's spring mail was delivered, then bounced (a second outcome, kept
+    as an action); k's autumn mail and e's bounced outright, all "user
+    unknown": three bounces of two people, though the three are kept in
+    two tables."""
+    unknown = {"type": "bounce", "status": "5.1.1", "reason": "550 5.1.1 <x>: Recipient address rejected: User unknown"}
+    records = [record(0, "k", "processed", 0, "spring"), record(1, "k", "delivered", 1, "spring", response="250 OK"),
+               record(2, "k", "bounce", 30, "spring", **unknown),
+               record(3, "k", "processed", 5, "autumn"), record(4, "k", "bounce", 6, "autumn", **unknown),
+               record(5, "e", "processed", 0, "spring"), record(6, "e", "bounce", 1, "spring", **unknown)]
+    path = tmp_path / "sendgrid.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    store, _ = ingest([path])
+    assert store.conn.execute("SELECT count(*) FROM actions WHERE type = 2").fetchone()[0] == 1
+    reasons = {(r["bounce"], r["reason"]): (r["count"], r["people"])
+               for r in campaign_stats(store, Config(), at(0), Filters()).reasons}
+    assert reasons[("hard", "user_unknown")] == (3, 2)
+    spring = campaign_stats(store, Config(), at(0), Filters(campaign="spring")).reasons
+    assert [(r["reason"], r["count"], r["people"]) for r in spring] == [("user_unknown", 2, 2)]
+
+
 def test_campaign_funnel_view_agrees_with_stats(loaded):
     stats = by_campaign(campaign_stats(loaded, Config(), at(0), Filters()))
     cur = loaded.conn.execute("SELECT * FROM campaign_funnel")

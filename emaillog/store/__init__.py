@@ -220,8 +220,10 @@ class Store:
         """The derived state (hourly counts, suppression intervals) computed
         again from the sends and actions, in one transaction; returns how
         many rows each table holds after."""
+        from .schema import SOFT_FROM_SENDS
         from .suppressions import rebuild as rebuild_suppressions
         with self.transaction():
+            self.conn.execute(SOFT_FROM_SENDS)
             self.writer(config).rebuild_counts()
             rebuild_suppressions(self.conn, config)
         return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]

@@ -29,8 +29,8 @@ _N, _T, _S = "name", "text", "source"
 # Which columns hold an id of another table (everything else is copied as it is).
 SEND_REFS = {"person": "person", "campaign": _N, "email": _N, "host": _N, "format": _N, "mid": _T,
              "sent_file": _S, "out_file": _S, "out_reason": _N, "out_dsn": _N, "out_text": _T}
-SOFT_REFS = {"send": "send", "first_file": _S, "reason": _N, "dsn": _N, "text": _T, "first_reason": _N,
-             "first_dsn": _N, "first_text": _T}
+SOFT_REFS = {"send": "send", "person": "person", "campaign": _N, "first_file": _S, "reason": _N, "dsn": _N,
+             "text": _T, "first_reason": _N, "first_dsn": _N, "first_text": _T}
 ACTION_REFS = {"person": "person", "campaign": _N, "email": _N, "host": _N, "format": _N, "mid": _T,
                "file": _S, "url": _T, "machine": _N, "actor": _N, "scope": _N, "reason": _N, "dsn": _N,
                "text": _T, "send": "send"}

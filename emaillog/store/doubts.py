@@ -22,7 +22,7 @@ from .dialect import dialect_of
 from .schema import DELIVERED
 from .writer import (F_RESOLVED, S_OUT_ARG, S_OUT_CODE, S_OUT_DSN, S_OUT_FILE, S_OUT_LINE, S_OUT_REASON,
                      S_OUT_TEXT, S_OUT_TS, S_OUTCOME, S_PERSON, S_SENT_FILE, S_SENT_LINE, SEND_COLUMNS, SOFT_COLUMNS,
-                     merge_soft)
+                     merge_soft, of_send)
 
 CHUNK = 400
 DOUBT_COLUMNS = ("send", "domain", "ts", "demoted")
@@ -135,12 +135,12 @@ class Doubts:
             elif file is None:
                 file = row[S_SENT_FILE]
             said = (reason, row[S_OUT_CODE], row[S_OUT_DSN], row[S_OUT_TEXT], row[S_OUT_ARG])
-            mine = (send_id, ts, file, line, 1, ts, *said, *said, None)
+            mine = (send_id, ts, file, line, 1, ts, *said, *said, None, None, None)
             new_soft = mine if soft is None else merge_soft(soft, mine)
         else:
             new_soft = soft
-        new_soft = (*new_soft[:F_RESOLVED], None)
         new_row = (*row[:S_OUTCOME], *(None,) * (len(SEND_COLUMNS) - S_OUTCOME))
+        new_soft = (*new_soft[:F_RESOLVED], *of_send(new_row))
         writer._contribute(row, soft, acc, -1)
         writer._contribute(new_row, new_soft, acc, +1)
         entry[1], entry[2] = new_row, new_soft

@@ -35,9 +35,11 @@ SEND_COLUMNS = ("id", "person", "mkey", "campaign", "email", "host", "format", "
  S_SENT_FILE, S_SENT_LINE, S_OUTCOME, S_OUT_TS, S_OUT_FILE, S_OUT_LINE, S_OUT_REASON, S_OUT_CODE, S_OUT_DSN,
  S_OUT_TEXT, S_OUT_ARG) = range(len(SEND_COLUMNS))
 SOFT_COLUMNS = ("send", "first_ts", "first_file", "first_line", "attempts", "last_ts", "reason", "code", "dsn",
-                "text", "arg", "first_reason", "first_code", "first_dsn", "first_text", "first_arg", "resolved_ts")
+                "text", "arg", "first_reason", "first_code", "first_dsn", "first_text", "first_arg", "resolved_ts",
+                "person", "campaign")
 (F_SEND, F_FIRST_TS, F_FIRST_FILE, F_FIRST_LINE, F_ATTEMPTS, F_LAST_TS, F_REASON, F_CODE, F_DSN, F_TEXT, F_ARG,
- F_FIRST_REASON, F_FIRST_CODE, F_FIRST_DSN, F_FIRST_TEXT, F_FIRST_ARG, F_RESOLVED) = range(len(SOFT_COLUMNS))
+ F_FIRST_REASON, F_FIRST_CODE, F_FIRST_DSN, F_FIRST_TEXT, F_FIRST_ARG, F_RESOLVED, F_PERSON,
+ F_CAMPAIGN) = range(len(SOFT_COLUMNS))
 ACTION_COLUMNS = ("id", "ts", "type", "person", "key", "campaign", "email", "host", "format", "queue_id", "mid",
                   "mid_arg", "file", "line", "url", "url_arg", "machine", "note", "actor", "scope", "until",
                   "class", "reason", "code", "dsn", "text", "arg", "send")
@@ -514,7 +516,7 @@ class Writer:
             f_text, f_arg = self.text(first_template), first_arg
             soft = (send_id, first_ts, self.source(first_src), first_line, attempts, last_ts,
                     name("reason", s_reason), s_code, name("dsn", s_dsn), s_text, s_arg,
-                    name("reason", f_reason), f_code, name("dsn", f_dsn), f_text, f_arg, row[S_OUT_TS])
+                    name("reason", f_reason), f_code, name("dsn", f_dsn), f_text, f_arg, *of_send(row))
         return row, soft, outcomes[1:]
 
     def _outcome_of(self, row: tuple, address: str) -> tuple:
@@ -849,8 +851,14 @@ def merge_sends(stored: tuple, stored_soft, row: tuple, soft):
     else:
         merged_soft = merge_soft(stored_soft, soft)
     if merged_soft is not None:
-        merged_soft = (*merged_soft[:F_RESOLVED], merged[S_OUT_TS])
+        merged_soft = (*merged_soft[:F_RESOLVED], *of_send(merged))
     return tuple(merged), merged_soft, displaced
+
+
+def of_send(row) -> tuple:
+    """What a soft-bounce row copies from its send's row (resolved_ts,
+    person, campaign), kept in step whenever the send is written."""
+    return row[S_OUT_TS], row[S_PERSON], row[S_CAMPAIGN]
 
 
 def merge_soft(stored_soft: tuple, soft: tuple) -> tuple:
