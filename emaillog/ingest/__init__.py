@@ -23,9 +23,13 @@ from ..store import Store
 from ..store.postgres import is_conflict
 from .jobs import Job, plan
 
-# Lines per committed batch; the environment variable exists for the
-# crash-safety tests, which need many commit points in a small file.
-BATCH_LINES = int(os.environ.get("EMAILLOG_BATCH_LINES", "60000"))
+# Lines per committed batch (about a third of a second of a big ingest).
+# The peak memory follows it: a batch is parsed while the one before is in
+# the pipe and another is written; 40,000 rather than 60,000 lines peaks at
+# 126 instead of 146 MB on a 3.8 M-line log, in the same time. The
+# environment variable exists for the crash-safety tests, which need many
+# commit points in a small file.
+BATCH_LINES = int(os.environ.get("EMAILLOG_BATCH_LINES", "40000"))
 CONFLICT_RETRIES = 8  # tries of a batch another host's transaction got in the way of
 
 
