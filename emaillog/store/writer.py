@@ -441,7 +441,7 @@ class Writer:
         ids = []
         for i in range(0, len(keys), CHUNK):  # the index alone, then the rows it names
             chunk = keys[i:i + CHUNK]
-            sql = f"SELECT id FROM sends WHERE (person, mkey) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
+            sql = self._pairs_sql("sends", "id", "person", "mkey", len(chunk))
             ids.extend(r[0] for r in self.conn.execute(sql, [v for k in chunk for v in k]))
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i:i + CHUNK]
@@ -471,6 +471,19 @@ class Writer:
             for soft in self.conn.execute(
                     f"SELECT * FROM soft_bounces WHERE send IN ({_placeholders(len(chunk))})", list(chunk)):
                 chunk[soft[F_SEND]][2] = soft
+
+    def _pairs_sql(self, table: str, columns: str, a: str, b: str, n: int) -> str:
+        """The rows of `table` whose (a, b) is one of n distinct pairs, each
+        found by a search of the index on (a, b). SQLite answers a row-value
+        `IN (VALUES ...)` by reading the whole index instead: at 10 M events
+        2.7 s a query, 2,000 times the join's 1.3 ms, which made a big ingest
+        slow down as it went. PostgreSQL searches for either (and types the
+        parameters of the IN form only)."""
+        pairs = ", ".join(["(?, ?)"] * n)
+        if self.shared:
+            return f"SELECT {columns} FROM {table} WHERE ({a}, {b}) IN (VALUES {pairs})"
+        return (f"SELECT t.{columns} FROM (VALUES {pairs}) AS k CROSS JOIN {table} t "
+                f"ON t.{a} = k.column1 AND t.{b} = k.column2")
 
     def _identity(self, record: tuple) -> tuple:
         """What must agree besides the mkey hash (which could collide)."""
@@ -697,7 +710,7 @@ class Writer:
         keys = list(rows)
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i:i + CHUNK]
-            sql = f"SELECT * FROM actions WHERE (person, key) IN (VALUES {', '.join(['(?, ?)'] * len(chunk))})"
+            sql = self._pairs_sql("actions", "*", "person", "key", len(chunk))
             for row in self.conn.execute(sql, [v for k in chunk for v in k]):
                 stored[(row[A_PERSON], row[A_KEY])] = row
         inserts, updates = [], []
