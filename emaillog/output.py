@@ -34,21 +34,18 @@ def write_rows(rows, fmt: str, columns: list[str], *, wrapper: dict | None = Non
     be any iterable: jsonl and csv stream it in constant memory. Rows are
     dicts, or with `tuples` their values in `columns` order."""
     out = out or sys.stdout
-    if tuples:
-        if fmt == "csv":
-            _write_csv(rows, columns, out)
-            return
-        rows = (dict(zip(columns, row)) for row in rows)
+    def as_dict(row) -> dict:
+        return dict(zip(columns, row)) if tuples else {c: row.get(c) for c in columns}
     if fmt == "json":
-        rows = [{c: row.get(c) for c in columns} for row in rows]
+        rows = [as_dict(row) for row in rows]
         doc = {**wrapper, "count": len(rows), "items": rows} if wrapper is not None else rows
         out.write(dumps(doc, indent=2) + "\n")
     elif fmt == "jsonl":
-        lines = (dumps({c: row.get(c) for c in columns}) + "\n" for row in rows)
+        lines = (dumps(as_dict(row)) + "\n" for row in rows)
         for part in iter(lambda: "".join(islice(lines, CHUNK)), ""):
             out.write(part)
     elif fmt == "csv":
-        _write_csv(([row.get(c) for c in columns] for row in rows), columns, out)
+        _write_csv(rows if tuples else ([row.get(c) for c in columns] for row in rows), columns, out)
     else:
         raise ValueError(f"unknown output format {fmt}")
 

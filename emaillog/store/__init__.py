@@ -217,8 +217,9 @@ class Store:
     lifted = 0  # suppressions of a forgotten person the last add_event lifted
 
     def rebuild(self, config) -> dict:
-        """The derived state (hourly counts, suppression intervals) computed
-        again from the sends and actions, in one transaction; returns how
+        """The derived state (a soft bounce's copy of its send's person and
+        campaign, hourly counts, suppression intervals) computed again from
+        the sends and actions, in one transaction; returns how
         many rows each table holds after."""
         from .schema import SOFT_FROM_SENDS
         from .suppressions import rebuild as rebuild_suppressions
