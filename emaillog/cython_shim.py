@@ -2,7 +2,7 @@
 Python without Cython installed: the declarations become no-ops."""
 
 compiled = False
-long = int_ = Py_ssize_t = bint = double = object
+long = int_ = ulonglong = Py_ssize_t = bint = double = object
 
 
 def cclass(cls):

@@ -17,9 +17,13 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from ..correlate import (CONTINUING, FINAL, R_CAMPAIGN, R_CLASS, R_CODE, R_DETAIL, R_DSN, R_EMAIL, R_EXTRA,
-                         R_FLAGS, R_FORMAT, R_HANDLE, R_HOST, R_MESSAGE_ID, R_MKEY, R_OUT_LINE, R_OUT_SRC, R_OUT_TS,
-                         R_OUTCOME, R_PERSON, R_QUEUE_ID, R_REASON, R_SENT_LINE, R_SENT_SRC, R_SENT_TS, R_SOFT, R_SPLIT)
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed
+    from .. import cython_shim as cython
+
+from ..correlate import CONTINUING, FINAL, R_CAMPAIGN, R_EMAIL, R_FLAGS, R_FORMAT, R_HANDLE, R_HOST, R_MESSAGE_ID, \
+    R_MKEY, R_OUTCOME, R_PERSON, R_QUEUE_ID
 from ..events import HARD_BOUNCED, DELIVERED as DELIVERED_TYPE, SENT, SOFT_BOUNCED
 from . import bulk
 from .dialect import POSTGRES, dialect_of
@@ -54,6 +58,7 @@ SUPPRESSING = {TYPE_CODE[t] for t in ("unsubscribed", "complained", "manual_supp
 CACHE_PERSONS = 50_000
 CACHE_TEXTS = 20_000
 CHUNK = 400  # ids per IN (...) query
+_NO_OUTCOME = (None,) * 9  # the outcome columns of a send without one
 ID_BLOCK = 1000  # ids a writer takes at a time from a shared database
 
 
@@ -70,22 +75,32 @@ def _placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
 
+@cython.cclass
 class Bits:
     """A fixed set of bits indexed by a hash: `maybe(h)` is False only for
-    values never added (a one-hash Bloom filter, 4 MB)."""
+    values never added (a one-hash Bloom filter, 4 MB). Compiled, the
+    arithmetic is on machine words: the product wraps at 64 bits, which
+    leaves its low 25 bits, the slot, as Python computes them."""
 
-    SIZE = 1 << 25
+    bits = cython.declare(bytearray)
 
     def __init__(self):
-        self.bits = bytearray(self.SIZE >> 3)
+        self.bits = bytearray(BITS >> 3)
 
-    def add(self, h: int) -> None:
-        h = (h * 0x9E3779B1) % self.SIZE
-        self.bits[h >> 3] |= 1 << (h & 7)
+    @cython.locals(h=cython.ulonglong, i=cython.ulonglong)
+    def add(self, value: int) -> None:
+        h = value & 0xFFFFFFFFFFFFFFFF
+        i = (h * 0x9E3779B1) & (BITS - 1)
+        self.bits[i >> 3] |= 1 << (i & 7)
 
-    def maybe(self, h: int) -> bool:
-        h = (h * 0x9E3779B1) % self.SIZE
-        return bool(self.bits[h >> 3] & (1 << (h & 7)))
+    @cython.locals(h=cython.ulonglong, i=cython.ulonglong)
+    def maybe(self, value: int) -> bool:
+        h = value & 0xFFFFFFFFFFFFFFFF
+        i = (h * 0x9E3779B1) & (BITS - 1)
+        return (self.bits[i >> 3] >> (i & 7)) & 1 == 1
+
+
+BITS = 1 << 25  # bits in a Bits
 
 
 class Ids:
@@ -246,13 +261,13 @@ class Writer:
                 self.domains = {i: self.domains.get(i) for i in self.persons.values()}
             by_hash = defaultdict(list)
             made = self.made_persons
-            for address in want:
-                h = hash32(address)
+            hashes = {address: hash32(address) for address in want}
+            for address, h in hashes.items():
                 if self.persons_before or made.maybe(h):
                     by_hash[h].append(address)
-            hashes = list(by_hash)
-            for i in range(0, len(hashes), CHUNK):
-                chunk = hashes[i:i + CHUNK]
+            searched = list(by_hash)
+            for i in range(0, len(searched), CHUNK):
+                chunk = searched[i:i + CHUNK]
                 for id_, address, domain in self.conn.execute(
                         f"SELECT id, address, domain FROM persons WHERE hash IN ({_placeholders(len(chunk))})", chunk):
                     if address in want:
@@ -266,7 +281,7 @@ class Writer:
                 domain = self.name("domain", address.rpartition("@")[2] or address)
                 self.persons[address] = id_
                 self.domains[id_] = domain
-                h = hash32(address)
+                h = hashes[address]
                 made.add(h)
                 rows.append((id_, h, address, domain))
             if self.shared:
@@ -494,43 +509,44 @@ class Writer:
         outcome is the row's; outcomes of another type are returned, to be
         stored as action events."""
         name = self.name
-        address = record[R_PERSON]
-        split = record[R_SPLIT] if len(record) > R_SPLIT else None
+        # One unpacking instead of a lookup per field: compiled, each
+        # record[R_...] was a global lookup and a generic subscript.
+        (_, _, address, mkey, campaign, email, host, fmt, queue_id, message_id, sent_ts, sent_src, sent_line,
+         kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail, view, extra, split) = record
         if split is None:  # a record made elsewhere (convert.py): split the texts here
-            split = (*split_message_id(record[R_MESSAGE_ID]), *split_text(record[R_DETAIL], address),
-                     *(split_text(record[R_SOFT][8], address) if record[R_SOFT] else (None, None)),
-                     *(split_text(record[R_SOFT][12], address) if record[R_SOFT] else (None, None)))
+            split = (*split_message_id(message_id), *split_text(detail, address),
+                     *(split_text(view[8], address) if view else (None, None)),
+                     *(split_text(view[12], address) if view else (None, None)))
         mid, mid_arg, out_template, out_arg, soft_template, soft_arg, first_template, first_arg = split
-        outcomes = [(record[R_OUTCOME], record[R_OUT_TS], record[R_OUT_SRC], record[R_OUT_LINE], record[R_CLASS],
-                     record[R_REASON], record[R_CODE], record[R_DSN], record[R_DETAIL])] if record[R_OUTCOME] else []
-        outcomes.extend(record[R_EXTRA] or ())
-        outcomes.sort(key=lambda o: o[1])
-        if outcomes:
-            kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail = outcomes[0]
-            outcome = DELIVERED if kind == DELIVERED_TYPE else OUTCOME_OF_CLASS.get(cls, 5)
-            if outcomes[0][1] == record[R_OUT_TS] and detail is record[R_DETAIL]:
-                text, arg = self.text(out_template), out_arg
-            else:
-                text, arg = self.split(detail, address)
-            out = (outcome, out_ts, self.source(out_src), out_line, name("reason", reason), code,
-                   name("dsn", dsn), text, arg)
+        if extra:
+            outcomes = [(kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail)] if kind else []
+            outcomes.extend(extra)
+            outcomes.sort(key=lambda o: o[1])
+            first = outcomes[0]
+            if first[1] != out_ts or first[8] is not detail:
+                kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail = first
+                out_template, out_arg = split_text(detail, address)
+            del outcomes[0]
         else:
-            out = (None,) * 9
-        row = (send_id, person_id, record[R_MKEY], name("campaign", record[R_CAMPAIGN]),
-               name("email", record[R_EMAIL]), name("host", record[R_HOST]), name("format", record[R_FORMAT]),
-               record[R_QUEUE_ID], self.text(mid), mid_arg, record[R_SENT_TS], self.source(record[R_SENT_SRC]),
-               record[R_SENT_LINE], *out)
+            outcomes = []
+        if kind:
+            outcome = DELIVERED if kind == DELIVERED_TYPE else OUTCOME_OF_CLASS.get(cls, 5)
+            out = (outcome, out_ts, self.source(out_src), out_line, name("reason", reason), code,
+                   name("dsn", dsn), self.text(out_template), out_arg)
+        else:
+            out = _NO_OUTCOME
+        row = (send_id, person_id, mkey, name("campaign", campaign), name("email", email), name("host", host),
+               name("format", fmt), queue_id, self.text(mid), mid_arg, sent_ts, self.source(sent_src),
+               sent_line, *out)
         soft = None
-        view = record[R_SOFT]
         if view is not None:
             (first_ts, first_src, first_line, attempts, last_ts, s_reason, s_code, s_dsn, s_detail,
              f_reason, f_code, f_dsn, f_detail) = view
-            s_text, s_arg = self.text(soft_template), soft_arg
-            f_text, f_arg = self.text(first_template), first_arg
             soft = (send_id, first_ts, self.source(first_src), first_line, attempts, last_ts,
-                    name("reason", s_reason), s_code, name("dsn", s_dsn), s_text, s_arg,
-                    name("reason", f_reason), f_code, name("dsn", f_dsn), f_text, f_arg, *of_send(row))
-        return row, soft, outcomes[1:]
+                    name("reason", s_reason), s_code, name("dsn", s_dsn), self.text(soft_template), soft_arg,
+                    name("reason", f_reason), f_code, name("dsn", f_dsn), self.text(first_template), first_arg,
+                    *of_send(row))
+        return row, soft, outcomes
 
     def _outcome_of(self, row: tuple, address: str) -> tuple:
         """A stored row's outcome as a view outcome (names and text back)."""
