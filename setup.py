@@ -7,11 +7,12 @@ import os
 
 from setuptools import setup
 
-# The modules a big ingest spends its time in: parsing Postfix, correlating,
-# packing rows (benchmarks/bench_ingest.py measures them).
+# The modules a big ingest spends its time in: parsing Postfix, correlating
+# and classifying replies, packing rows (benchmarks/bench_ingest.py measures them).
 COMPILED = [
     "emaillog.formats.postfix",
     "emaillog.correlate",
+    "emaillog.classify",
     "emaillog.ingest.parse",
     "emaillog.store.codec",
     "emaillog.store.writer",

@@ -30,6 +30,7 @@ from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, pe
 
 DELIVERED, HARD = "delivered", "hard_bounced"
 RECENT = 20_000  # finished messages kept for a hand-off logged after its copy finished
+SHARED_VALUES = 50_000  # distinct repeated values a correlator keeps one object of
 # The copy a hand-off made: an SMTP reply's "queued as X", or Postfix local(8)
 # expanding an alias into a new message ("forwarded as X").
 _QUEUED_AS = re.compile(r"(?:queued|forwarded) as ([0-9A-Za-z]{5,20})\)?\s*$")
@@ -264,9 +265,11 @@ class Correlator:
         self.parse_reply = classify.parse_reply
         from .formats import FORMATS
         self.stable_ids = frozenset(name for name, m in FORMATS.items() if getattr(m, "IDS_NEVER_REUSED", False))
+        # One object for each repeated value of the records (see `record`).
+        self.shared: dict = {}
 
     # -- state -------------------------------------------------------------
-    @cython.locals(state=MessageState)
+    @cython.locals(state=MessageState, key=str)
     def _state(self, key: str, ts: int, fmt: str) -> MessageState:
         state = self.open.get(key)
         if state is None:
@@ -277,10 +280,13 @@ class Correlator:
         self.dirty_states.add(key)
         return state
 
+    @cython.locals(state=MessageState, view=SendView, key=str)
     def _close(self, key: str) -> None:
         state = self.open.pop(key, None)
         if state is not None:
-            self.finished.extend(view.handle for view in state.sends.values())
+            finished = self.finished
+            for view in state.sends.values():
+                finished.append(view.handle)
             self.closed.add(key)
             self.dirty_states.discard(key)
             if state.queue_id:
@@ -349,7 +355,8 @@ class Correlator:
         if unique_key:
             state.unique_key = True
 
-    @cython.locals(state=MessageState, view=SendView)
+    @cython.locals(state=MessageState, view=SendView, key=str, fmt=str, recipient=str, outcome=str, person=str,
+                   detail=str)
     def attempt(self, key: str, ts: int, fmt: str, recipient: str, outcome: str, *, orig=None, host=None,
                 queue_id=None, code=None, dsn=None, detail=None, hint=None, stage=None, src=None, line=None,
                 message_id=None, sender=None, campaign=None) -> None:
@@ -358,6 +365,7 @@ class Correlator:
             state.sender = sender
         if src is not None:
             src = (self.file, src)  # which input, and its name then: an event's `source`
+            src = self.shared.setdefault(src, src)
         if state.is_notice:
             self.counters.notices_skipped += 1
             return
@@ -452,7 +460,7 @@ class Correlator:
             self.changed[view.handle] = (view, copy)
         return True
 
-    @cython.locals(state=MessageState, view=SendView)
+    @cython.locals(state=MessageState, view=SendView, outcome=str, detail=str, person=str)
     def _outcome(self, state, view, person, ts, outcome, code, dsn, detail, hint, stage, src, line) -> None:
         # The reply code is read from the text, as the MTA wrote it.
         if outcome == "delivered" and dsn and detail and detail[:1] in "245" and detail[1:3].isdigit() \
@@ -535,15 +543,29 @@ class Correlator:
         soft = view.soft
         person = view.person
         # The texts split into template and argument here, in the parsing
-        # process, which has time to spare for it (R_SPLIT).
-        split = (*split_message_id(message_id), *split_text(view.out_detail, person),
-                 *(split_text(soft[8], person) if soft is not None else (None, None)),
-                 *(split_text(soft[12], person) if soft is not None else (None, None)))
-        return (view.handle, flags, person, mkey, campaign, state.email,
-                view.host or state.host, view.format or state.format, view.queue_id or state.queue_id,
+        # process (R_SPLIT).
+        mid, mid_arg = split_message_id(message_id)
+        out_template, out_arg = split_text(view.out_detail, person)
+        soft_template = soft_arg = first_template = first_arg = None
+        if soft is not None:
+            soft_template, soft_arg = split_text(soft[8], person)
+            first_template, first_arg = split_text(soft[12], person)
+        # Values that repeat (names, templates) as one object each: the
+        # batch is pickled to the writing process, and pickle writes an
+        # object it has met before as a reference; each line's parse made
+        # its own copy of the same text.
+        shared = self.shared
+        if len(shared) > SHARED_VALUES:
+            shared.clear()
+        share = shared.setdefault
+        split = (share(mid, mid), mid_arg, share(out_template, out_template), out_arg,
+                 share(soft_template, soft_template), soft_arg, share(first_template, first_template), first_arg)
+        host, fmt, dsn = view.host or state.host, view.format or state.format, view.out_dsn
+        return (view.handle, flags, person, mkey, share(campaign, campaign), state.email,
+                share(host, host), share(fmt, fmt), view.queue_id or state.queue_id,
                 message_id, view.sent_ts, view.sent_src, view.sent_line,
                 view.outcome, view.out_ts, view.out_src, view.out_line, view.out_class, view.out_reason,
-                view.out_code, view.out_dsn, view.out_detail,
+                view.out_code, share(dsn, dsn), view.out_detail,
                 tuple(soft) if soft is not None else None,
                 tuple(view.extra) if view.extra else None, split)
 

@@ -17,6 +17,11 @@ from __future__ import annotations
 
 import re
 
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed
+    from .. import cython_shim as cython
+
 from ..events import Attempt, message_id_of, MessageDone, MessageExpired, MessageSeen, orig_or_alias, Reject, Skip
 from .context import ParseContext
 from ..inputs import MAX_LINE, text_defect
@@ -215,6 +220,9 @@ class Parser:
             stage=stage_of(text) if text and "in reply to" in text else None,
         )]
 
+    # Typed, compiled: str methods and slices are direct calls, not lookups.
+    @cython.locals(text=str, stamp=str, host=str, prog=str, qid=str, rest=str, head=str, instance=str,
+                   service=str, key=str, start=cython.Py_ssize_t)
     def feed_text(self, text: str, line_no: int, corr, label: str, other=None):
         """Parse a chunk of whole lines (numbered from line_no + 1) into
         `corr`. One regular expression finds every Postfix line with its
@@ -366,6 +374,8 @@ def _take(facts, line_no, line, rejects, feed, skipped, latest):
     return skipped, latest
 
 
+@cython.locals(rest=str, to=str, orig=str, status=str, end=cython.Py_ssize_t, pos=cython.Py_ssize_t,
+               at=cython.Py_ssize_t, status_end=cython.Py_ssize_t, d=cython.Py_ssize_t, close=cython.Py_ssize_t)
 def _fast_delivery(rest: str):
     """(to, orig_to, dsn, outcome, text) of a delivery line of the usual
     shape, _PROBE for an address probe, or None when `_delivery` must read

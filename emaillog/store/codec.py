@@ -15,6 +15,11 @@ from __future__ import annotations
 import re
 import time
 import zlib
+
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed
+    from .. import cython_shim as cython
 from functools import lru_cache
 
 ADDRESS_MARK = "\x01"
@@ -54,6 +59,8 @@ def epoch(text: str | None) -> int | None:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
 
 
+@cython.locals(text=str, address=str, start=cython.Py_ssize_t, end=cython.Py_ssize_t, gap_end=cython.Py_ssize_t,
+               token_start=cython.Py_ssize_t)
 def split_text(text: str | None, address: str | None = None) -> tuple[str | None, str | None]:
     """(template, argument) for a reply text; (None, text) when it cannot be
     split safely (it already holds a placeholder character). The argument is
@@ -98,6 +105,7 @@ def _split_by_scan(text: str) -> tuple[str, str | None]:
     return text[:start] + ARG_MARK + text[end:], text[start:end]
 
 
+@cython.locals(mid=str, local=str, at=str, domain=str)
 def split_message_id(mid: str | None) -> tuple[str | None, str | None]:
     """`<local@domain>` -> (`<\\x02@domain>`, `local`): the domain repeats."""
     if mid is None:
