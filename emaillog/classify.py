@@ -368,10 +368,16 @@ def masked(text: str | None, address: str | None = None) -> str | None:
     ids replaced by stand-ins of the same kind."""
     if not text:
         return text
+    return _masked_ids(_without_address(text, address))
+
+
+def _without_address(text: str, address: str | None) -> str:
+    """The text with the recipient's own address (in any case: replies echo
+    it as it was given) replaced by a stand-in."""
     if address:
         lower = text.lower()
         at = lower.find(address) if len(lower) == len(text) else text.find(address)
-        if at >= 0:  # any case of it: replies echo the address as it was given
+        if at >= 0:
             parts, start = [], 0
             while at >= 0:
                 parts.append(text[start:at])
@@ -380,6 +386,10 @@ def masked(text: str | None, address: str | None = None) -> str | None:
                 at = lower.find(address, start)
             parts.append(text[start:])
             text = "".join(parts)
+    return text
+
+
+def _masked_ids(text: str) -> str:
     if "." in text:
         text = _IPV4.sub("192.0.2.1", text)
     return _LONG_RUN.sub(_long_id, text)
@@ -393,5 +403,19 @@ def _long_id(m: re.Match) -> str:
 def classify_memo(smtp_code: int | None, dsn: str | None, text: str | None, *,
                   stage: str | None = None, hint: str | None = None, address: str | None = None) -> Verdict:
     """classify() of the masked text: the same verdict for every text that
-    differs only in addresses, IPs and ids, computed once."""
-    return classify(smtp_code, dsn, masked(text, address), stage=stage, hint=hint)
+    differs only in addresses, IPs and ids, computed once. Without its
+    recipient's address a reply repeats as it is (one server, one IP), so
+    the regular expressions that mask the rest run once per such text."""
+    if not text:
+        return classify(smtp_code, dsn, text, stage=stage, hint=hint)
+    key = (smtp_code, dsn, _without_address(text, address), stage, hint)
+    verdict = _MEMO.get(key)
+    if verdict is None:
+        if len(_MEMO) >= MEMO_SIZE:
+            _MEMO.clear()
+        verdict = _MEMO[key] = classify(smtp_code, dsn, _masked_ids(key[2]), stage=stage, hint=hint)
+    return verdict
+
+
+MEMO_SIZE = 20_000  # replies without their address, and their verdicts
+_MEMO: dict = {}

@@ -156,3 +156,32 @@ def test_never_raises_on_odd_input():
                  ("550", "5.1.1", "User unknown"), (550, "5.999.999", "")]:
         v = classify(*args)
         assert v.reason in REASONS
+
+
+def test_memo_gives_the_verdict_of_each_masked_text():
+    """classify_memo keys its memo on the text without the recipient's
+    address: every case, asked for two recipients named in the text (one
+    in another case), gets what classify gives the masked text itself."""
+    from emaillog.classify import _MEMO, classify_memo, masked
+    _MEMO.clear()
+    for param in CASES:
+        _, _, text, stage, hint = param.values
+        code, dsn, body = parse_reply(text)
+        for address in ("ann@example.com", "bob.smith@mail.example.org"):
+            named = f"<{address.upper() if address[0] == 'b' else address}>: {body}"
+            want = classify(code, dsn, masked(named, address), stage=stage, hint=hint)
+            assert classify_memo(code, dsn, named, stage=stage, hint=hint, address=address) == want, named
+    assert _MEMO, "the memo was not used"
+
+
+def test_memo_masks_what_differs_between_recipients():
+    from emaillog.classify import _MEMO, classify_memo
+    _MEMO.clear()
+    texts = [f"host mx.example.org[192.0.2.{n}] said: 550 5.1.1 <user{n}@example.org>: Recipient address "
+             f"rejected: User unknown in virtual mailbox table (in reply to RCPT TO command)" for n in range(1, 40)]
+    verdicts = {classify_memo(550, "5.1.1", t, stage="rcpt", address=f"user{n}@example.org")
+                for n, t in enumerate(texts, 1)}
+    assert len(verdicts) == 1 and next(iter(verdicts)).hard
+    assert len(_MEMO) == len(texts)  # each IP makes its own key; the address does not
+    classify_memo(550, "5.1.1", texts[0].replace("user1@", "USER1@"), stage="rcpt", address="user1@example.org")
+    assert len(_MEMO) == len(texts)
