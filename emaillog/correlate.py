@@ -25,7 +25,7 @@ except ImportError:  # plain Python without Cython installed
     from . import cython_shim as cython
 
 from .config import Config
-from .store.codec import hash32, split_message_id, split_text
+from .store.codec import hash32
 from .events import Attempt, Event, MessageDone, MessageExpired, MessageSeen, person_address, person_of
 
 DELIVERED, HARD = "delivered", "hard_bounced"
@@ -542,24 +542,15 @@ class Correlator:
         message_id = view.message_id or state.message_id
         soft = view.soft
         person = view.person
-        # The texts split into template and argument here, in the parsing
-        # process (R_SPLIT).
-        mid, mid_arg = split_message_id(message_id)
-        out_template, out_arg = split_text(view.out_detail, person)
-        soft_template = soft_arg = first_template = first_arg = None
-        if soft is not None:
-            soft_template, soft_arg = split_text(soft[8], person)
-            first_template, first_arg = split_text(soft[12], person)
-        # Values that repeat (names, templates) as one object each: the
-        # batch is pickled to the writing process, and pickle writes an
-        # object it has met before as a reference; each line's parse made
-        # its own copy of the same text.
+        # Values that repeat (names, sources) as one object each: the batch
+        # is pickled to the writing process, and pickle writes an object it
+        # has met before as a reference; each line's parse made its own copy
+        # of the same text. (The writer splits the texts into template and
+        # argument: the parsing process is the busier one.)
         shared = self.shared
         if len(shared) > SHARED_VALUES:
             shared.clear()
         share = shared.setdefault
-        split = (share(mid, mid), mid_arg, share(out_template, out_template), out_arg,
-                 share(soft_template, soft_template), soft_arg, share(first_template, first_template), first_arg)
         host, fmt, dsn = view.host or state.host, view.format or state.format, view.out_dsn
         return (view.handle, flags, person, mkey, share(campaign, campaign), state.email,
                 share(host, host), share(fmt, fmt), view.queue_id or state.queue_id,
@@ -567,7 +558,7 @@ class Correlator:
                 view.outcome, view.out_ts, view.out_src, view.out_line, view.out_class, view.out_reason,
                 view.out_code, share(dsn, dsn), view.out_detail,
                 tuple(soft) if soft is not None else None,
-                tuple(view.extra) if view.extra else None, split)
+                tuple(view.extra) if view.extra else None)
 
     def open_state_rows(self) -> tuple[list[tuple[str, int, dict]], list[str]]:
         """(upserts, deletes) of open message state since the last call."""
@@ -581,6 +572,6 @@ class Correlator:
 # Field positions in a send record (Correlator.record), and its flags.
 (R_HANDLE, R_FLAGS, R_PERSON, R_MKEY, R_CAMPAIGN, R_EMAIL, R_HOST, R_FORMAT, R_QUEUE_ID,
  R_MESSAGE_ID, R_SENT_TS, R_SENT_SRC, R_SENT_LINE, R_OUTCOME, R_OUT_TS, R_OUT_SRC, R_OUT_LINE, R_CLASS,
- R_REASON, R_CODE, R_DSN, R_DETAIL, R_SOFT, R_EXTRA, R_SPLIT) = range(25)
+ R_REASON, R_CODE, R_DSN, R_DETAIL, R_SOFT, R_EXTRA) = range(24)
 FINAL = 1        # its message is closed: nothing more will come this run
 CONTINUING = 2   # the view was saved by an earlier run (open state)

@@ -63,7 +63,7 @@ def _record(view: SendView, mkey: int, events: dict) -> tuple:
             view.queue_id, view.message_id, view.sent_ts, view.sent_src, view.sent_line, view.outcome,
             view.out_ts, view.out_src, view.out_line, view.out_class, view.out_reason, view.out_code,
             view.out_dsn, view.out_detail, tuple(view.soft) if view.soft else None,
-            tuple(view.extra) if view.extra else None, None)  # no split texts: the writer splits them
+            tuple(view.extra) if view.extra else None)
 
 
 def _event(row: dict) -> Event:

@@ -512,23 +512,18 @@ class Writer:
         # One unpacking instead of a lookup per field: compiled, each
         # record[R_...] was a global lookup and a generic subscript.
         (_, _, address, mkey, campaign, email, host, fmt, queue_id, message_id, sent_ts, sent_src, sent_line,
-         kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail, view, extra, split) = record
-        if split is None:  # a record made elsewhere (convert.py): split the texts here
-            split = (*split_message_id(message_id), *split_text(detail, address),
-                     *(split_text(view[8], address) if view else (None, None)),
-                     *(split_text(view[12], address) if view else (None, None)))
-        mid, mid_arg, out_template, out_arg, soft_template, soft_arg, first_template, first_arg = split
+         kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail, view, extra) = record
         if extra:
             outcomes = [(kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail)] if kind else []
             outcomes.extend(extra)
             outcomes.sort(key=lambda o: o[1])
-            first = outcomes[0]
-            if first[1] != out_ts or first[8] is not detail:
-                kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail = first
-                out_template, out_arg = split_text(detail, address)
-            del outcomes[0]
+            kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail = outcomes.pop(0)
         else:
             outcomes = []
+        # The texts as template and argument (codec.split_text): here, not in
+        # the parsing process, which is the busier of the two.
+        mid, mid_arg = split_message_id(message_id)
+        out_template, out_arg = split_text(detail, address)
         if kind:
             outcome = DELIVERED if kind == DELIVERED_TYPE else OUTCOME_OF_CLASS.get(cls, 5)
             out = (outcome, out_ts, self.source(out_src), out_line, name("reason", reason), code,
@@ -542,6 +537,8 @@ class Writer:
         if view is not None:
             (first_ts, first_src, first_line, attempts, last_ts, s_reason, s_code, s_dsn, s_detail,
              f_reason, f_code, f_dsn, f_detail) = view
+            soft_template, soft_arg = split_text(s_detail, address)
+            first_template, first_arg = split_text(f_detail, address)
             soft = (send_id, first_ts, self.source(first_src), first_line, attempts, last_ts,
                     name("reason", s_reason), s_code, name("dsn", s_dsn), self.text(soft_template), soft_arg,
                     name("reason", f_reason), f_code, name("dsn", f_dsn), self.text(first_template), first_arg,
