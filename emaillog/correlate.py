@@ -238,6 +238,9 @@ class Correlator:
         self.open: dict[str, MessageState] = open_messages or {}
         self.dirty_states: set[str] = set()
         self.closed: set[str] = set()
+        # Keys whose state the store holds: a message that opened and closed
+        # between two batches was never saved, and has nothing to delete.
+        self.saved: set[str] = set(self.open)
         self.changed: dict[int, tuple[SendView, MessageState]] = {}
         self.counters = Counters()
         self.horizon = int(config.open_state_horizon_hours * 3600)
@@ -563,7 +566,10 @@ class Correlator:
     def open_state_rows(self) -> tuple[list[tuple[str, int, dict]], list[str]]:
         """(upserts, deletes) of open message state since the last call."""
         upserts = [(k, self.open[k].last_ts, self.open[k].to_json()) for k in self.dirty_states if k in self.open]
-        deletes = list(self.closed)
+        saved = self.saved
+        deletes = [k for k in self.closed if k in saved]
+        saved.difference_update(deletes)
+        saved.update(k for k, _, _ in upserts)
         self.dirty_states.clear()
         self.closed.clear()
         return upserts, deletes

@@ -64,3 +64,19 @@ def test_records_share_their_repeated_values():
         assert r[R_DSN] == "2.0.0" and r[R_DSN] is first[R_DSN]
     single = len(pickle.dumps(first, protocol=pickle.HIGHEST_PROTOCOL))
     assert len(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)) < 5 * single * 0.8
+
+
+def test_only_saved_states_are_deleted():
+    """A message that opens and closes between two batches was never saved:
+    the batch asks the store to delete only states it holds."""
+    corr = Correlator(Config(), {})
+    corr.file = "fingerprint"
+    clock = Clock(datetime(2026, 11, 28, tzinfo=timezone.utc), year=2026, tz=timezone.utc)
+    parser = Parser(ParseContext(clock, Config(), "mail.log"))
+    text = _lines(3).splitlines(keepends=True)
+    parser.feed_text("".join(text[:7]), 0, corr, "mail.log")  # message 0 whole, message 1 begun
+    upserts, deletes = corr.open_state_rows()
+    assert [k for k, _, _ in upserts] == ["mx1/postfix/3A0010"] and deletes == []
+    parser.feed_text("".join(text[7:]), 7, corr, "mail.log")  # message 1 ends, message 2 whole
+    upserts, deletes = corr.open_state_rows()
+    assert upserts == [] and deletes == ["mx1/postfix/3A0010"]
