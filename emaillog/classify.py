@@ -390,6 +390,7 @@ def _without_address(text: str, address: str | None) -> str:
 
 
 def _masked_ids(text: str) -> str:
+    """The text with IPv4 addresses and long ids replaced by stand-ins."""
     if "." in text:
         text = _IPV4.sub("192.0.2.1", text)
     return _LONG_RUN.sub(_long_id, text)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 import time
 import zlib
+from functools import lru_cache
 
 try:
     import cython
 except ImportError:  # plain Python without Cython installed
     from .. import cython_shim as cython
-from functools import lru_cache
 
 ADDRESS_MARK = "\x01"
 ARG_MARK = "\x02"

@@ -520,14 +520,13 @@ class Writer:
             kind, out_ts, out_src, out_line, cls, reason, code, dsn, detail = outcomes.pop(0)
         else:
             outcomes = []
-        # The texts as template and argument (codec.split_text): here, not in
-        # the parsing process, which is the busier of the two.
+        # The texts become template and argument here (`split`), not in the
+        # parsing process, which is the busier of the two.
         mid, mid_arg = split_message_id(message_id)
-        out_template, out_arg = split_text(detail, address)
         if kind:
             outcome = DELIVERED if kind == DELIVERED_TYPE else OUTCOME_OF_CLASS.get(cls, 5)
             out = (outcome, out_ts, self.source(out_src), out_line, name("reason", reason), code,
-                   name("dsn", dsn), self.text(out_template), out_arg)
+                   name("dsn", dsn), *self.split(detail, address))
         else:
             out = _NO_OUTCOME
         row = (send_id, person_id, mkey, name("campaign", campaign), name("email", email), name("host", host),
@@ -537,11 +536,9 @@ class Writer:
         if view is not None:
             (first_ts, first_src, first_line, attempts, last_ts, s_reason, s_code, s_dsn, s_detail,
              f_reason, f_code, f_dsn, f_detail) = view
-            soft_template, soft_arg = split_text(s_detail, address)
-            first_template, first_arg = split_text(f_detail, address)
             soft = (send_id, first_ts, self.source(first_src), first_line, attempts, last_ts,
-                    name("reason", s_reason), s_code, name("dsn", s_dsn), self.text(soft_template), soft_arg,
-                    name("reason", f_reason), f_code, name("dsn", f_dsn), self.text(first_template), first_arg,
+                    name("reason", s_reason), s_code, name("dsn", s_dsn), *self.split(s_detail, address),
+                    name("reason", f_reason), f_code, name("dsn", f_dsn), *self.split(f_detail, address),
                     *of_send(row))
         return row, soft, outcomes
 
