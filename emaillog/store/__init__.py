@@ -81,6 +81,10 @@ class Store:
             self.conn.execute("PRAGMA temp_store=MEMORY")
             # Index pages of a big store stay in memory during an ingest.
             self.conn.execute("PRAGMA cache_size=-16000")
+            # The WAL is copied into the database every 16,000 pages (64 MB), not every
+            # 1,000: an ingest rewrites the same index pages batch after batch, and
+            # each checkpoint writes a page once however often it changed.
+            self.conn.execute("PRAGMA wal_autocheckpoint=16000")
             # A deleted or rewritten row's bytes are zeroed where that costs no
             # extra I/O, so an erased address rarely lingers in free space
             # (`emaillog forget` checks the files and vacuums when it does).
