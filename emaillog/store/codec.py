@@ -25,16 +25,13 @@ except ImportError:  # plain Python without Cython installed
 ADDRESS_MARK = "\x01"
 ARG_MARK = "\x02"
 
-# A token that varies from message to message: an id, an IP address, a
-# number, a timestamp (it holds a digit and is long enough to be worth it).
+# A token that varies from message to message (an id, an IP address, a
+# number, a timestamp) holds a digit and is long enough to be worth it.
 # Dotted status codes (5.1.1) are not variable: they stay in the template.
-_VARIABLE = re.compile(r"[0-9A-Za-z._:/+=%#-]*\d[0-9A-Za-z._:/+=%#-]*")
 _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 MIN_VARIABLE = 6
 # Tokens this close together form one argument ("1700000000 d9443c01a73...").
 JOIN_GAP = 2
-_VAR_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._:/+=%#-")
-_is_var = _VAR_CHARS.__contains__
 _DIGIT = re.compile(r"\d")
 # The last variable token (a whole run of token characters, six or more,
 # with a digit, not a status code), found by backtracking from the end.
@@ -64,25 +61,31 @@ def epoch(text: str | None) -> int | None:
 def split_text(text: str | None, address: str | None = None) -> tuple[str | None, str | None]:
     """(template, argument) for a reply text; (None, text) when it cannot be
     split safely (it already holds a placeholder character). The argument is
-    the last run of variable tokens (see _VARIABLE)."""
+    the last run of variable tokens: six or more token characters with a
+    digit, not a status code (5.1.1 stays in the template)."""
     if text is None:
         return None, None
     if ADDRESS_MARK in text or ARG_MARK in text:
         return None, text
     if address and address in text:
         text = text.replace(address, ADDRESS_MARK)
-    last = _LAST.match(text)
-    if last is None:
-        return text, None
-    start, end = last.span(1)
+    if cython.compiled:
+        start, end = last_variable(text)
+        if start < 0:
+            return text, None
+    else:  # plain Python: the expression is quicker than a loop over characters
+        last = _LAST.match(text)
+        if last is None:
+            return text, None
+        start, end = last.span(1)
     while True:  # tokens just before it belong to the same argument
         gap_end = start
-        while gap_end > start - JOIN_GAP and gap_end > 0 and not _is_var(text[gap_end - 1]):
+        while gap_end > start - JOIN_GAP and gap_end > 0 and not _token_char(text[gap_end - 1]):
             gap_end -= 1
-        if gap_end == start or gap_end == 0 or not _is_var(text[gap_end - 1]):
+        if gap_end == start or gap_end == 0 or not _token_char(text[gap_end - 1]):
             break
         token_start = gap_end
-        while token_start > 0 and _is_var(text[token_start - 1]):
+        while token_start > 0 and _token_char(text[token_start - 1]):
             token_start -= 1
         if (gap_end - token_start < MIN_VARIABLE or not _DIGIT.search(text, token_start, gap_end)
                 or _STATUS.fullmatch(text, token_start, gap_end)):
@@ -91,18 +94,35 @@ def split_text(text: str | None, address: str | None = None) -> tuple[str | None
     return text[:start] + ARG_MARK + text[end:], text[start:end]
 
 
-def _split_by_scan(text: str) -> tuple[str, str | None]:
-    end = start = None
-    for m in _VARIABLE.finditer(text):
-        if m.end() - m.start() < MIN_VARIABLE or _STATUS.fullmatch(m.group()):
-            continue
-        if end is not None and m.start() - end <= JOIN_GAP:
-            end = m.end()
-        else:
-            start, end = m.start(), m.end()
-    if start is None:
-        return text, None
-    return text[:start] + ARG_MARK + text[end:], text[start:end]
+@cython.locals(text=str, i=cython.Py_ssize_t, end=cython.Py_ssize_t, digit=cython.bint, c=cython.Py_UCS4)
+def last_variable(text: str) -> tuple[int, int]:
+    """(start, end) of what `_LAST` finds, by a scan back from the end: the
+    last whole token of six or more token characters with a digit that is
+    not a status code; (-1, -1) when there is none. Compiled it is a loop
+    over characters; in the writer the expression took a tenth of its time."""
+    i = len(text)
+    while i > 0:
+        while i > 0 and not _token_char(text[i - 1]):
+            i -= 1
+        end = i
+        digit = False
+        while i > 0 and _token_char(text[i - 1]):
+            c = text[i - 1]
+            if "0" <= c <= "9":
+                digit = True
+            i -= 1
+        if digit and end - i >= MIN_VARIABLE and not _STATUS.fullmatch(text, i, end):
+            return i, end
+    return -1, -1
+
+
+@cython.cfunc
+@cython.inline
+@cython.returns(cython.bint)
+@cython.locals(c=cython.Py_UCS4)
+def _token_char(c) -> bool:
+    """One of _V's characters (ASCII letters, digits and ._:/+=%#-)."""
+    return "0" <= c <= "9" or "a" <= c <= "z" or "A" <= c <= "Z" or c in "._:/+=%#-"
 
 
 @cython.locals(mid=str, local=str, at=str, domain=str)
