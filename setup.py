@@ -11,6 +11,7 @@ from setuptools import setup
 # and classifying replies, packing rows (benchmarks/bench_ingest.py measures them).
 COMPILED = [
     "emaillog.formats.postfix",
+    "emaillog.formats.postfix_lines",
     "emaillog.correlate",
     "emaillog.classify",
     "emaillog.ingest.parse",

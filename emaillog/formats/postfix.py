@@ -26,14 +26,12 @@ from ..events import Attempt, message_id_of, MessageDone, MessageExpired, Messag
 from .context import ParseContext
 from ..inputs import MAX_LINE, text_defect
 from ..timestamps import TimestampError
+from .postfix_lines import postfix_lines, QUEUE_ID
 from .syslog import HEADER
 
 NAME = "postfix"
 DESCRIPTION = "Postfix syslog / maillog_file lines (BSD or RFC 3339 timestamps)"
 
-# Short ids are upper-case hex; long ids use a vowel-free base-52 alphabet
-# (src/global/mail_queue.h), so words such as "warning" never look like one.
-QUEUE_ID = r"(?:[0-9A-F]{5,15}|[0-9BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz]{10,20})"
 
 # Each pattern with a line it must match (tests walk them).
 PATTERNS = {
@@ -98,11 +96,6 @@ _DSN_TEXT = re.compile(r"\d\.\d{1,3}\.\d{1,3}")
 _STAMP = re.compile(HEADER.pattern[len("(?P<ts>"):HEADER.pattern.index(") (?P<host>")])
 _STAMP_CACHE = 50_000
 _LONG_LINE = MAX_LINE // 4
-# Every Postfix line: the syslog header, then a queue id and the rest, or
-# (no queue id) anything. The same header as syslog.HEADER and _LINE.
-_CHUNK_LINE = re.compile(
-    rf"^(?:{HEADER.pattern[len('(?P<ts>'):HEADER.pattern.index(') (?P<host>')]})".replace("(?:", "(", 1)
-    + rf" (\S+) (postfix[^\s\[:]*)(?:\[\d+\])?: (?:({QUEUE_ID}): ?|(?!{QUEUE_ID}: ?))([^\n]*)$", re.M)
 _TAIL = re.compile(r"[^)]*")
 
 OUTCOMES = {"sent": "delivered", "deferred": "deferred", "bounced": "bounced", "expired": "expired"}
@@ -222,11 +215,11 @@ class Parser:
 
     # Typed, compiled: str methods and slices are direct calls, not lookups.
     @cython.locals(text=str, stamp=str, host=str, prog=str, qid=str, rest=str, head=str, instance=str,
-                   service=str, key=str, start=cython.Py_ssize_t)
+                   service=str, key=str, start=cython.Py_ssize_t, end=cython.Py_ssize_t)
     def feed_text(self, text: str, line_no: int, corr, label: str, other=None):
         """Parse a chunk of whole lines (numbered from line_no + 1) into
-        `corr`. One regular expression finds every Postfix line with its
-        syslog header in C; other lines go through `parse` (or `other`, a
+        `corr`. `postfix_lines` finds every Postfix line with its syslog
+        header read; other lines go through `parse` (or `other`, a
         parse of the caller's: the syslog router gives them to their
         program's parser). Returns (lines, skipped, rejects as (line_no, why,
         text), latest time seen)."""
@@ -258,24 +251,23 @@ class Parser:
                 latest = l_
             line_no += len(lines)
 
-        for m in _CHUNK_LINE.finditer(text):
-            start = m.start()
+        for start, end, groups in postfix_lines(text):
             if start > pos:
                 others(text[pos:start])
             line_no += 1
-            pos = m.end() + 1
+            pos = end + 1
             if pos - start > _LONG_LINE:
                 line_no -= 1
-                others(m.group() + "\n")  # a very long line: the line-by-line path judges it
+                others(text[start:end] + "\n")  # a very long line: the line-by-line path judges it
                 continue
             self.fast_lines += 1
-            stamp, host, prog, qid, rest = m.groups()
+            stamp, host, prog, qid, rest = groups
             ts = stamps.get(stamp)
             if ts is None:
                 try:
                     when = clock.iso(stamp) if stamp[0].isdigit() else clock.syslog(stamp)
                 except TimestampError as exc:
-                    rejects.append((line_no, str(exc), m.group()))
+                    rejects.append((line_no, str(exc), text[start:end]))
                     continue
                 if len(stamps) > _STAMP_CACHE:
                     stamps.clear()
@@ -290,7 +282,7 @@ class Parser:
                 delivery = _fast_delivery(rest)
                 if delivery is None:
                     facts = self._delivery(rest, key, ts, host, qid, f"{label}:{line_no}")
-                    skipped, latest = _take(facts, line_no, m.group(), rejects, feed, skipped, latest)
+                    skipped, latest = _take(facts, line_no, text[start:end], rejects, feed, skipped, latest)
                     continue
                 if delivery is _PROBE:
                     skipped += 1
@@ -321,8 +313,8 @@ class Parser:
                 found = _MESSAGE_ID.match(rest)
                 seen(key, ts, NAME, host=host, queue_id=qid, message_id=message_id_of(found.group("mid")))
             elif (head == "info" or head == "warn") and rest.startswith(("info: header ", "warning: header ")):
-                skipped, latest = _take(self._header(rest, key, ts, host, qid), line_no, m.group(), rejects, feed,
-                                        skipped, latest)
+                skipped, latest = _take(self._header(rest, key, ts, host, qid), line_no, text[start:end], rejects,
+                                        feed, skipped, latest)
             elif service.endswith("bounce") and _NOTICE.search(rest):
                 newqid = _NOTICE.search(rest).group("newqid")
                 seen(f"{host}/{instance}/{newqid}", ts, NAME, host=host, queue_id=newqid, is_notice=True)
