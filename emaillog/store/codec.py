@@ -42,7 +42,7 @@ _LAST = re.compile(rf"(?s:.*)(?<!{_V})(?={_V}{{{MIN_VARIABLE}}})(?![245]\.\d{{1,
 
 @lru_cache(maxsize=65536)
 def iso(ts: int | None) -> str | None:
-    """`1764338401` -> `2026-11-28T14:00:01Z`."""
+    """`1764338401` -> `2025-11-28T14:00:01Z`."""
     if ts is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
